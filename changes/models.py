@@ -1,0 +1,86 @@
+"""Changes (planned modifications to production, with risk and a schedule)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from firelater.models import TrackedRecord, human_number_field
+
+
+class ChangeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    SCHEDULED = "scheduled", "Scheduled"
+    IMPLEMENTING = "implementing", "Implementing"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ChangeRisk(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class ChangeType(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    NORMAL = "normal", "Normal"
+    EMERGENCY = "emergency", "Emergency"
+
+
+class Change(TrackedRecord):
+    NUMBER_PREFIX = "CHG"
+
+    Status = ChangeStatus
+
+    Risk = ChangeRisk
+
+    Type = ChangeType
+
+    number = human_number_field("changes_change_number_seq")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=ChangeStatus.choices, default=ChangeStatus.DRAFT
+    )
+    risk = models.CharField(max_length=10, choices=ChangeRisk.choices, default=ChangeRisk.LOW)
+    type = models.CharField(max_length=10, choices=ChangeType.choices, default=ChangeType.NORMAL)
+    application = models.ForeignKey(
+        "applications.Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="changes",
+    )
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    scheduled_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="change_status_idx"),
+            models.Index(fields=["scheduled_start"], name="change_sched_start_idx"),
+            models.Index(fields=["created_at"], name="change_created_idx"),
+            models.Index(fields=["updated_at"], name="change_updated_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ChangeStatus.values), name="change_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(risk__in=ChangeRisk.values), name="change_risk_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=ChangeType.values), name="change_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(scheduled_end__isnull=True)
+                | Q(scheduled_start__isnull=True)
+                | Q(scheduled_end__gte=F("scheduled_start")),
+                name="change_end_after_start",
+            ),
+        ]

@@ -1,0 +1,32 @@
+"""URLs of a tenant host (<slug>.localhost): admin, API, dashboard."""
+
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from applications.views import ApplicationViewSet
+from changes.views import ChangeViewSet
+from firelater.auth import ObtainTokenView
+from issues.views import IssueViewSet
+from requests_app.views import RequestViewSet
+
+router = DefaultRouter()
+router.register("issues", IssueViewSet, basename="issue")
+router.register("requests", RequestViewSet, basename="request")
+router.register("changes", ChangeViewSet, basename="change")
+router.register("applications", ApplicationViewSet, basename="application")
+
+admin.site.site_header = "FireLater"
+admin.site.site_title = "FireLater"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler400 = "firelater.api.json_bad_request"
+handler403 = "firelater.api.json_permission_denied"
+handler404 = "firelater.api.json_not_found"
+handler500 = "firelater.api.json_server_error"

@@ -1,0 +1,41 @@
+"""Issue admin: triage-friendly list, filters, search and bulk status changes."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from firelater.admin import status_actions
+from issues.models import Issue
+from issues.services import issue_bulk_set_status
+
+
+@admin.register(Issue)
+class IssueAdmin(admin.ModelAdmin):
+    list_display = [
+        "display_number",
+        "title",
+        "status",
+        "priority",
+        "application",
+        "assignee",
+        "created_at",
+        "sla_due_at",
+    ]
+    list_filter = [
+        "status",
+        "priority",
+        "application",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["title", "description", "=number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["application", "assignee"]
+    raw_id_fields = ["reporter", "assignee"]
+    readonly_fields = ["display_number", "created_at", "updated_at", "resolved_at"]
+    list_per_page = 50
+    show_full_result_count = False  # COUNT(*) over 100k rows on every page is wasted work
+    actions = status_actions(Issue.Status, issue_bulk_set_status)
+
+    @admin.display(description="Number", ordering="number")
+    def display_number(self, obj: Issue) -> str:
+        return obj.display_number

@@ -1,0 +1,35 @@
+"""Service request admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from firelater.admin import status_actions
+from requests_app.models import Request
+from requests_app.services import request_bulk_set_status
+
+
+@admin.register(Request)
+class RequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "display_number",
+        "title",
+        "status",
+        "priority",
+        "requester",
+        "created_at",
+        "due_at",
+    ]
+    list_filter = ["status", "priority"]
+    search_fields = ["title", "description", "=number"]
+    date_hierarchy = "created_at"
+    list_select_related = ["requester"]
+    raw_id_fields = ["requester"]
+    readonly_fields = ["display_number", "created_at", "updated_at", "fulfilled_at"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = status_actions(Request.Status, request_bulk_set_status)
+
+    @admin.display(description="Number", ordering="number")
+    def display_number(self, obj: Request) -> str:
+        return obj.display_number

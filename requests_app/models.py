@@ -1,0 +1,75 @@
+"""Service requests (something a user asks IT for: access, hardware, software)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from firelater.models import Priority, TrackedRecord, human_number_field
+
+
+class RequestStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    IN_PROGRESS = "in_progress", "In progress"
+    FULFILLED = "fulfilled", "Fulfilled"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Request(TrackedRecord):
+    NUMBER_PREFIX = "REQ"
+
+    Status = RequestStatus
+
+    OPEN_STATUSES = (
+        RequestStatus.SUBMITTED,
+        RequestStatus.PENDING_APPROVAL,
+        RequestStatus.APPROVED,
+        RequestStatus.IN_PROGRESS,
+    )
+
+    number = human_number_field("requests_app_request_number_seq")
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_requests"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status"], name="request_status_idx"),
+            models.Index(fields=["priority"], name="request_priority_idx"),
+            models.Index(fields=["created_at"], name="request_created_idx"),
+            models.Index(fields=["updated_at"], name="request_updated_idx"),
+            models.Index(fields=["due_at"], name="request_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RequestStatus.values), name="request_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="request_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_at__isnull=True) | Q(due_at__gte=F("created_at")),
+                name="request_due_after_created",
+            ),
+            models.CheckConstraint(
+                condition=Q(fulfilled_at__isnull=True) | Q(fulfilled_at__gte=F("created_at")),
+                name="request_fulfilled_after_created",
+            ),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

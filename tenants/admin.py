@@ -1,0 +1,87 @@
+"""The platform admin (public host only): tenants and their domains.
+
+Tenants are registered on a separate AdminSite served only by the public URL conf, so a
+tenant's staff never see the tenant list through their own admin.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_tenants.admin import TenantAdminMixin
+
+from tenants.models import Domain, Tenant
+
+
+class PlatformAdminSite(admin.AdminSite):
+    site_header = "FireLater platform"
+    site_title = "FireLater platform"
+    index_title = "Tenants and platform users"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
+platform_admin_site = PlatformAdminSite(name="platform_admin")
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 1
+
+
+@admin.register(Tenant, site=platform_admin_site)
+class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["slug", "name", "is_active", "primary_domain", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["slug", "name", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at"]
+    fields = ["slug", "name", "is_active", "schema_name", "created_at"]
+    inlines = [DomainInline]
+    actions = ["activate", "deactivate"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return (
+            super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        # The slug is the schema name: fixed once the schema exists.
+        return [*self.readonly_fields, "slug"] if obj else list(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        if not change:
+            obj.schema_name = obj.slug
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Primary domain")
+    def primary_domain(self, obj: Tenant) -> str:
+        domains = list(obj.domains.all())
+        primary = next((d for d in domains if d.is_primary), domains[0] if domains else None)
+        return primary.domain if primary else "-"
+
+    @admin.action(description="Activate selected tenants")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:  # save() so signals flush the host lookup cache
+            tenant.is_active = True
+            tenant.save(update_fields=["is_active"])
+
+    @admin.action(description="Deactivate selected tenants (their hosts answer 404)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            tenant.is_active = False
+            tenant.save(update_fields=["is_active"])
+
+
+@admin.register(Domain, site=platform_admin_site)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "is_primary"]
+    search_fields = ["domain", "tenant__slug"]
+    list_select_related = ["tenant"]
+
+
+platform_admin_site.register(User, UserAdmin)
+platform_admin_site.register(Group, GroupAdmin)

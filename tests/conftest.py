@@ -1,0 +1,91 @@
+"""Test fixtures: two tenants created once per session, tenant contexts, API clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, tenant_context
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tenants.middleware import flush_tenant_lookup_cache
+from tenants.models import Tenant
+from tenants.services import public_tenant_ensure, tenant_setup
+
+ADMIN_PASSWORD = "admin-pass-123"  # noqa: S105 - test-only
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Schema creation is slow: the test tenants are created once, committed, for all tests."""
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        for slug, name in (("acme", "Acme"), ("globex", "Globex")):
+            tenant_setup(
+                slug=slug,
+                name=name,
+                domain=f"{slug}.localhost",
+                admin_username="admin",
+                admin_password=ADMIN_PASSWORD,
+            )
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _reset_tenant_state() -> Iterator[None]:
+    yield
+    flush_tenant_lookup_cache()
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def acme(db) -> Tenant:  # type: ignore[no-untyped-def]
+    return Tenant.objects.get(slug="acme")
+
+
+@pytest.fixture
+def globex(db) -> Tenant:  # type: ignore[no-untyped-def]
+    return Tenant.objects.get(slug="globex")
+
+
+@pytest.fixture
+def in_acme(acme: Tenant) -> Iterator[Tenant]:
+    """Run the test body in acme's schema."""
+    with tenant_context(acme):
+        yield acme
+
+
+def _tenant_client(tenant: Tenant, *, authenticated: bool = True) -> APIClient:
+    client = APIClient(HTTP_HOST=f"{tenant.slug}.localhost")
+    if authenticated:
+        with tenant_context(tenant):
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.get(username="admin")
+            token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.token = token.key  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def acme_api(acme: Tenant) -> APIClient:
+    """An API client for acme.localhost, authenticated with acme's admin token."""
+    return _tenant_client(acme)
+
+
+@pytest.fixture
+def globex_api(globex: Tenant) -> APIClient:
+    return _tenant_client(globex)
+
+
+@pytest.fixture
+def anon_api(acme: Tenant) -> APIClient:
+    return _tenant_client(acme, authenticated=False)
+
+
+@pytest.fixture
+def public_schema() -> str:
+    return get_public_schema_name()
