@@ -6,6 +6,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -127,6 +129,26 @@ CACHES = {
     }
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# redis-py retries failed commands with backoff by default; the cache's circuit breaker
+# decides instead, so a dead Redis costs one fast failure, not seconds of retries.
+CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] = {"retry": Retry(NoBackoff(), 0)}
+
+# --- FireLater cache (firelater/cache) ---------------------------------------------------
+# Seconds each dashboard entry lives (contract defaults), shortened by up to
+# CACHE_TTL_JITTER so many tenants' entries do not expire together.
+CACHE_TTL = {
+    "overview": env.int("CACHE_TTL_OVERVIEW", default=300),
+    "trends": env.int("CACHE_TTL_TRENDS", default=600),
+    "health": env.int("CACHE_TTL_HEALTH", default=600),
+    "activity": env.int("CACHE_TTL_ACTIVITY", default=60),
+    "mobile": env.int("CACHE_TTL_MOBILE", default=180),
+    "default": env.int("CACHE_TTL_DEFAULT", default=300),
+}
+CACHE_TTL_JITTER = 0.1
+CACHE_COMPRESS_MIN_BYTES = 10 * 1024  # values over 10 KB are stored zlib-compressed
+CACHE_LOCK_TTL = 5.0  # s a stampede lock lives if its holder dies
+CACHE_LOCK_WAIT = 6.0  # s a concurrent miss waits for the holder before computing itself
+CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=3.0)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,0 +1,114 @@
+"""Cache figures per tenant (from counters the read script keeps) and for Redis overall.
+
+Nothing here uses KEYS or a keyspace SCAN: a tenant's keys are found through its own
+entry indexes, so the cost is that tenant's key count, whatever else Redis holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from firelater.cache.core import backend
+from firelater.cache.keys import check_tenant, meta_key
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.1f}{unit}" if unit != "B" else f"{int(value)}B"
+        value /= 1024
+    return f"{value:.1f}GB"
+
+
+def tenant_stats(tenant: str, *, top: int = 10) -> dict[str, Any]:
+    """Hits, misses, hit rate, live keys, memory and top keys of one tenant.
+
+    Raises RedisError when Redis is unreachable (callers say so to their user).
+    """
+    tenant = check_tenant(tenant)
+    client = backend().client
+    with client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(meta_key(tenant, "stats"))
+        pipe.smembers(meta_key(tenant, "entries"))
+        counters, entries = pipe.execute()
+    entry_ids = sorted(e.decode() for e in entries)
+
+    with client.pipeline(transaction=False) as pipe:
+        for entry_id in entry_ids:
+            pipe.smembers(meta_key(tenant, "idx", entry_id))
+        indexed = pipe.execute() if entry_ids else []
+    keys = sorted({k.decode() for members in indexed for k in members})
+
+    memory = 0
+    live = []
+    if keys:
+        with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.memory_usage(key, samples=0)
+            usages = pipe.execute()
+        for key, usage in zip(keys, usages, strict=True):
+            if usage is not None:  # None: expired since it was indexed
+                live.append(key)
+                memory += int(usage)
+
+    # Counters: 'h|<key tail>' per value key hit, 'm|<entry id>' per entry miss.
+    key_hits: dict[str, int] = {}
+    per_entry: dict[str, dict[str, int]] = {e: {"hits": 0, "misses": 0} for e in entry_ids}
+    for raw_field, raw_count in counters.items():
+        kind, _, name = raw_field.decode().partition("|")
+        count = int(raw_count)
+        if kind == "h":
+            key_hits[name] = count
+            entry_id = ":".join(name.split(":", 2)[:2])
+            per_entry.setdefault(entry_id, {"hits": 0, "misses": 0})["hits"] += count
+        elif kind == "m":
+            per_entry.setdefault(name, {"hits": 0, "misses": 0})["misses"] += count
+    hits = sum(e["hits"] for e in per_entry.values())
+    misses = sum(e["misses"] for e in per_entry.values())
+    prefix = meta_key(tenant, "")[: -len("_meta:")]
+    top_keys = [
+        {"key": prefix + tail, "hits": count}
+        for tail, count in sorted(key_hits.items(), key=lambda item: (-item[1], item[0]))[:top]
+    ]
+    return {
+        "tenant": tenant,
+        "hitRate": round(100.0 * hits / (hits + misses), 1) if hits + misses else 0.0,
+        "hits": hits,
+        "misses": misses,
+        "totalKeys": len(live),
+        "memoryUsed": _human_bytes(memory),
+        "memoryBytes": memory,
+        "topKeys": top_keys,
+        "entries": dict(sorted(per_entry.items())),
+    }
+
+
+def reset_tenant_stats(tenant: str) -> None:
+    tenant = check_tenant(tenant)
+    backend().client.delete(meta_key(tenant, "stats"))
+
+
+def redis_stats() -> dict[str, Any]:
+    """Server-wide figures from INFO: memory, evictions, clients, hit counters."""
+    info = backend().client.info()
+    return {
+        "usedMemory": info.get("used_memory_human"),
+        "usedMemoryBytes": info.get("used_memory"),
+        "maxMemory": info.get("maxmemory_human"),
+        "evictedKeys": info.get("evicted_keys", 0),
+        "expiredKeys": info.get("expired_keys", 0),
+        "connectedClients": info.get("connected_clients", 0),
+        "keyspaceHits": info.get("keyspace_hits", 0),
+        "keyspaceMisses": info.get("keyspace_misses", 0),
+        "redisVersion": info.get("redis_version"),
+    }
+
+
+def redis_available() -> bool:
+    try:
+        return bool(backend().client.ping())
+    except RedisError:
+        return False

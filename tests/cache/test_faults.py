@@ -1,0 +1,145 @@
+"""Redis killed, hung and restarted for real: answers stay right, caching comes back."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import textwrap
+import time
+
+import redis
+from django.db import connection
+
+from firelater.cache import BYPASS, HIT, MISS, backend, get_or_set, invalidate_entries
+from firelater.cache.core import pending_invalidations
+
+
+def _wait_until(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _read_until_cached(entry, fetch, seconds=5.0):
+    """Read until the breaker's cool-down has passed and caching works again."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = get_or_set(entry, None, fetch)
+        if result.status != BYPASS:
+            return result
+        time.sleep(0.05)
+    return get_or_set(entry, None, fetch)
+
+
+def test_with_redis_killed_every_read_is_a_correct_bypass_and_the_breaker_opens_once(
+    acme_context, entry, private_redis, caplog
+):
+    get_or_set(entry, None, lambda: {"v": "old"})
+    private_redis.kill()
+    caplog.set_level(logging.WARNING, logger="firelater.cache")
+    results = [get_or_set(entry, None, lambda: {"v": "fresh"}) for _ in range(50)]
+    assert {r.status for r in results} == {BYPASS}
+    assert all(r.value == {"v": "fresh"} for r in results)
+    assert backend().breaker.openings == 1
+    assert sum("Redis unavailable" in r.message for r in caplog.records) == 1
+
+
+def test_with_redis_hung_reads_bypass_after_one_timeout_and_resume_when_it_returns(
+    acme_context, entry, private_redis
+):
+    get_or_set(entry, None, lambda: {"v": 1})
+    private_redis.hang()
+    try:
+        first = get_or_set(entry, None, lambda: {"v": 1})  # pays one socket timeout
+        assert first.status == BYPASS
+        assert backend().breaker.state == "open"
+        rest = [get_or_set(entry, None, lambda: {"v": 1}) for _ in range(20)]
+        assert {r.status for r in rest} == {BYPASS}
+    finally:
+        private_redis.resume()
+    assert _read_until_cached(entry, lambda: {"v": 1}).status == HIT
+    assert backend().breaker.state == "closed"
+
+
+def test_caching_resumes_by_itself_after_redis_restarts(acme_context, entry, private_redis):
+    private_redis.kill()
+    assert get_or_set(entry, None, lambda: 1).status == BYPASS
+    private_redis.start()
+    assert _read_until_cached(entry, lambda: 1).status == MISS  # the restart lost the data
+    assert get_or_set(entry, None, lambda: 1).status == HIT
+
+
+def test_an_invalidation_missed_while_redis_hung_is_replayed_before_any_hit(
+    acme_context, entry, private_redis
+):
+    database = {"v": "before write"}
+    get_or_set(entry, None, lambda: dict(database))
+    private_redis.hang()
+    try:
+        database["v"] = "after write"  # a write commits during the outage...
+        assert invalidate_entries("acme", [entry]) == 0  # ...and its invalidation fails
+        assert pending_invalidations() == {"acme": {"dashboard:probe"}}
+        during = get_or_set(entry, None, lambda: dict(database))
+        assert (during.status, during.value) == (BYPASS, {"v": "after write"})
+    finally:
+        private_redis.resume()  # Redis comes back with the old entry still in memory
+    after = _read_until_cached(entry, lambda: dict(database))
+    assert (after.status, after.value) == (MISS, {"v": "after write"})
+    assert pending_invalidations() == {}
+
+
+def test_a_missed_invalidation_is_replayed_in_the_background_without_traffic(
+    acme_context, entry, private_redis
+):
+    get_or_set(entry, None, lambda: 1)
+    private_redis.hang()
+    try:
+        invalidate_entries("acme", [entry])
+    finally:
+        private_redis.resume()
+    assert _wait_until(lambda: pending_invalidations() == {}, 5)
+    direct = redis.Redis(port=private_redis.port)
+    assert direct.get("cache:{acme}:dashboard:probe") is None
+
+
+def test_when_the_lock_holder_process_is_killed_another_reader_computes(
+    acme, entry, private_redis, settings
+):
+    """A real process takes the stampede lock, then dies by SIGKILL mid-computation."""
+    settings.CACHE_LOCK_TTL = 0.5
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import os, time, django
+            os.environ["DJANGO_SETTINGS_MODULE"] = "firelater.settings"
+            django.setup()
+            from django.conf import settings
+            from django.db import connection
+            from tenants.models import Tenant
+            settings.CACHES["default"]["LOCATION"] = "{private_redis.url}"
+            settings.CACHE_LOCK_TTL = 0.5
+            from firelater.cache import CacheEntry, get_or_set
+            connection.set_tenant(Tenant(schema_name="acme", slug="acme"))
+            def hang():
+                print("computing", flush=True)
+                time.sleep(60)
+            get_or_set(CacheEntry("dashboard", "probe", frozenset({{"issues"}})), None, hang)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "computing"
+        lock = "cache:{acme}:_meta:lock:dashboard:probe"
+        assert redis.Redis(port=private_redis.port).exists(lock)  # it holds the lock now
+        holder.kill()
+        holder.wait()
+        connection.set_tenant(acme)
+        result = get_or_set(entry, None, lambda: {"from": "survivor"})
+    finally:
+        holder.kill()
+    assert (result.status, result.value) == (MISS, {"from": "survivor"})
