@@ -112,7 +112,10 @@ def test_when_the_lock_holder_process_is_killed_another_reader_computes(
     """A real process takes the stampede lock, then dies by SIGKILL mid-computation."""
     settings.CACHE_LOCK_TTL = 0.5
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import os, time, django
             os.environ["DJANGO_SETTINGS_MODULE"] = "firelater.settings"
             django.setup()
@@ -127,7 +130,8 @@ def test_when_the_lock_holder_process_is_killed_another_reader_computes(
                 print("computing", flush=True)
                 time.sleep(60)
             get_or_set(CacheEntry("dashboard", "probe", frozenset({{"issues"}})), None, hang)
-        """)],
+        """),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -47,8 +47,12 @@ def test_the_first_read_misses_and_the_second_hits(acme_context, entry):
 def test_values_round_trip_exactly_as_json(acme_context, entry):
     moment = dt.datetime(2026, 11, 25, 3, 4, 5, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     ident = uuid.uuid4()
-    value = {"at": moment, "day": moment.date(), "amount": decimal.Decimal("0.1000000000000000055"),
-             "id": ident}
+    value = {
+        "at": moment,
+        "day": moment.date(),
+        "amount": decimal.Decimal("0.1000000000000000055"),
+        "id": ident,
+    }
     miss = get_or_set(entry, None, lambda: value)
     hit = get_or_set(entry, None, lambda: value)
     assert miss.value == hit.value
