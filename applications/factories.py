@@ -8,9 +8,21 @@ from factory import fuzzy
 from applications.models import Application, ApplicationHealthScore
 
 APPLICATION_NAMES = [
-    "Payments Gateway", "Customer Portal", "Billing Engine", "HR Self-Service", "Data Warehouse",
-    "Identity Provider", "Email Relay", "Inventory Service", "Mobile Backend", "Search Cluster",
-    "CRM", "Ticketing Bridge", "Logistics Tracker", "Reporting Suite", "VPN Concentrator",
+    "Payments Gateway",
+    "Customer Portal",
+    "Billing Engine",
+    "HR Self-Service",
+    "Data Warehouse",
+    "Identity Provider",
+    "Email Relay",
+    "Inventory Service",
+    "Mobile Backend",
+    "Search Cluster",
+    "CRM",
+    "Ticketing Bridge",
+    "Logistics Tracker",
+    "Reporting Suite",
+    "VPN Concentrator",
 ]
 TEAMS = ["Platform", "Payments", "Core Services", "Data", "Workplace IT", "Security", "Mobile"]
 
@@ -20,7 +32,9 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
         model = Application
 
     name = factory.Sequence(
-        lambda n: f"{APPLICATION_NAMES[n % len(APPLICATION_NAMES)]} {n // len(APPLICATION_NAMES) + 1}"
+        lambda n: (
+            f"{APPLICATION_NAMES[n % len(APPLICATION_NAMES)]} {n // len(APPLICATION_NAMES) + 1}"
+        )
     )
     tier = fuzzy.FuzzyChoice([1, 2, 2, 3, 3, 3, 4])
     owner = fuzzy.FuzzyChoice(TEAMS)

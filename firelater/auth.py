@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -14,3 +15,5 @@ class ObtainTokenView(ObtainAuthToken):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
+    # DRF's view renders plain JSON; its errors must be camelCase like every other endpoint's.
+    renderer_classes = [CamelCaseJSONRenderer]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from firelater.admin import status_actions
 from issues.models import Issue
-from issues.services import issue_bulk_set_status
+from issues.services import issue_bulk_set_status, issue_sync_resolved_at
 
 
 @admin.register(Issue)
@@ -39,3 +41,8 @@ class IssueAdmin(admin.ModelAdmin):
     @admin.display(description="Number", ordering="number")
     def display_number(self, obj: Issue) -> str:
         return obj.display_number
+
+    def save_model(self, request: HttpRequest, obj: Issue, form: ModelForm, change: bool) -> None:
+        # resolved_at is read-only in the form: keep it in step with the status chosen there.
+        issue_sync_resolved_at(issue=obj)
+        super().save_model(request, obj, form, change)

@@ -35,6 +35,7 @@ class Issue(TrackedRecord):
 
     OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
     DONE_STATUSES = (Status.RESOLVED, Status.CLOSED)
+    NOT_BEFORE_CREATED = ("resolved_at", "sla_due_at")
 
     number = human_number_field("issues_issue_number_seq")
     title = models.CharField(max_length=255)

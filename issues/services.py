@@ -26,17 +26,25 @@ def issue_create(*, reporter: AbstractBaseUser, title: str, **fields: Any) -> Is
     return issue
 
 
+def issue_sync_resolved_at(*, issue: Issue) -> bool:
+    """Stamp resolved_at when the status is done, clear it when reopened; True if it changed.
+
+    The one rule for every single-issue write path: the API (issue_update) and the admin form.
+    """
+    if issue.status in Issue.DONE_STATUSES and issue.resolved_at is None:
+        issue.resolved_at = timezone.now()
+        return True
+    if issue.status not in Issue.DONE_STATUSES and issue.resolved_at is not None:
+        issue.resolved_at = None  # reopened
+        return True
+    return False
+
+
 @transaction.atomic
 def issue_update(*, issue: Issue, data: dict[str, Any]) -> Issue:
-    old_status = issue.status
     changed = apply_changes(issue, data)
-    if "status" in changed:
-        if issue.status in Issue.DONE_STATUSES and old_status not in Issue.DONE_STATUSES:
-            issue.resolved_at = timezone.now()
-            changed.add("resolved_at")
-        elif issue.status not in Issue.DONE_STATUSES and issue.resolved_at is not None:
-            issue.resolved_at = None  # reopened
-            changed.add("resolved_at")
+    if "status" in changed and issue_sync_resolved_at(issue=issue):
+        changed.add("resolved_at")
     if changed:
         issue.full_clean(exclude=["number"])
         issue.save(update_fields=changed)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from firelater.admin import status_actions
 from requests_app.models import Request
-from requests_app.services import request_bulk_set_status
+from requests_app.services import request_bulk_set_status, request_sync_fulfilled_at
 
 
 @admin.register(Request)
@@ -33,3 +35,8 @@ class RequestAdmin(admin.ModelAdmin):
     @admin.display(description="Number", ordering="number")
     def display_number(self, obj: Request) -> str:
         return obj.display_number
+
+    def save_model(self, request: HttpRequest, obj: Request, form: ModelForm, change: bool) -> None:
+        # fulfilled_at is read-only in the form: keep it in step with the status chosen there.
+        request_sync_fulfilled_at(service_request=obj)
+        super().save_model(request, obj, form, change)

@@ -30,6 +30,7 @@ class Request(TrackedRecord):
         RequestStatus.APPROVED,
         RequestStatus.IN_PROGRESS,
     )
+    NOT_BEFORE_CREATED = ("due_at", "fulfilled_at")
 
     number = human_number_field("requests_app_request_number_seq")
     title = models.CharField(max_length=255)

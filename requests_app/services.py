@@ -26,17 +26,26 @@ def request_create(*, requester: AbstractBaseUser, title: str, **fields: Any) ->
     return service_request
 
 
+def request_sync_fulfilled_at(*, service_request: Request) -> bool:
+    """Stamp fulfilled_at when fulfilled, clear it otherwise; True if it changed.
+
+    The one rule for every single-request write path: the API and the admin form.
+    """
+    fulfilled = service_request.status == Request.Status.FULFILLED
+    if fulfilled and service_request.fulfilled_at is None:
+        service_request.fulfilled_at = timezone.now()
+        return True
+    if not fulfilled and service_request.fulfilled_at is not None:
+        service_request.fulfilled_at = None
+        return True
+    return False
+
+
 @transaction.atomic
 def request_update(*, service_request: Request, data: dict[str, Any]) -> Request:
     changed = apply_changes(service_request, data)
-    if "status" in changed:
-        fulfilled = service_request.status == Request.Status.FULFILLED
-        if fulfilled and service_request.fulfilled_at is None:
-            service_request.fulfilled_at = timezone.now()
-            changed.add("fulfilled_at")
-        elif not fulfilled and service_request.fulfilled_at is not None:
-            service_request.fulfilled_at = None
-            changed.add("fulfilled_at")
+    if "status" in changed and request_sync_fulfilled_at(service_request=service_request):
+        changed.add("fulfilled_at")
     if changed:
         service_request.full_clean(exclude=["number"])
         service_request.save(update_fields=changed)

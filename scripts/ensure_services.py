@@ -39,6 +39,7 @@ def wait_for(check, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-d
 
 # --- PostgreSQL --------------------------------------------------------------------------
 
+
 def pg_params(url: str, dbname: str | None = None) -> dict[str, object]:
     parts = urlparse(url)
     return {
@@ -92,15 +93,34 @@ def pg_start(url: str) -> None:
             shutil.chown(pgdata, "postgres", "postgres")
             pgdata.chmod(0o700)
         subprocess.run(
-            [*as_postgres, str(bindir / "initdb"), "-D", str(pgdata), "-U", str(params["user"]),
-             "--auth=trust", "-E", "UTF8"],
+            [
+                *as_postgres,
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                str(params["user"]),
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
     say(f"starting the private PostgreSQL on port {port}")
     subprocess.run(
-        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "log"),
-         "-o", f"-p {port} -k {pgdata} -c listen_addresses=127.0.0.1", "-w", "start"],
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(pgdata / "log"),
+            "-o",
+            f"-p {port} -k {pgdata} -c listen_addresses=127.0.0.1",
+            "-w",
+            "start",
+        ],
         check=True,
     )
     if not wait_for(lambda: pg_answers(url)):
@@ -120,6 +140,7 @@ def pg_ensure_database(url: str) -> None:
 
 
 # --- Redis -------------------------------------------------------------------------------
+
 
 def redis_answers(url: str) -> bool:
     import redis
@@ -143,9 +164,25 @@ def redis_start(url: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     say(f"starting a private redis-server on port {port} in {folder}")
     subprocess.run(
-        [server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
-         "--save", "", "--appendonly", "no", "--dir", str(folder),
-         "--logfile", str(folder / "redis.log"), "--pidfile", str(folder / "redis.pid")],
+        [
+            server,
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--pidfile",
+            str(folder / "redis.pid"),
+        ],
         check=True,
     )
     if not wait_for(lambda: redis_answers(url)):

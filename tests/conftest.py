@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client, override_settings
 from django_tenants.utils import get_public_schema_name, tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -14,7 +17,20 @@ from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import public_tenant_ensure, tenant_setup
 
-ADMIN_PASSWORD = "admin-pass-123"  # noqa: S105 - test-only
+ADMIN_PASSWORD = "admin-pass-123"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # WhiteNoise warns once per client that STATIC_ROOT is missing until collectstatic has
+    # run; tests serve static files from the apps (WHITENOISE_USE_FINDERS) and do not care.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Full-strength PBKDF2 costs ~0.2 s per user; the factories and logins need many."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +73,16 @@ def in_acme(acme: Tenant) -> Iterator[Tenant]:
         yield acme
 
 
+@pytest.fixture
+def acme_admin(in_acme: Tenant):  # type: ignore[no-untyped-def]
+    """acme's staff user (the one the API clients authenticate as)."""
+    return get_user_model().objects.get(username="admin")
+
+
 def _tenant_client(tenant: Tenant, *, authenticated: bool = True) -> APIClient:
     client = APIClient(HTTP_HOST=f"{tenant.slug}.localhost")
     if authenticated:
         with tenant_context(tenant):
-            from django.contrib.auth import get_user_model
-
             user = get_user_model().objects.get(username="admin")
             token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -87,5 +107,28 @@ def anon_api(acme: Tenant) -> APIClient:
 
 
 @pytest.fixture
+def acme_browser(acme: Tenant) -> Client:
+    """A browser-like client for acme.localhost, logged in (session) as acme's admin."""
+    client = Client(HTTP_HOST="acme.localhost")
+    with tenant_context(acme):
+        assert client.login(username="admin", password=ADMIN_PASSWORD)
+    return client
+
+
+@pytest.fixture
 def public_schema() -> str:
     return get_public_schema_name()
+
+
+@pytest.fixture
+def forget_token_throttling(acme: Tenant, globex: Tenant) -> Iterator[None]:
+    """The token view is rate limited per address in Redis; start (and leave) with no history."""
+
+    def forget() -> None:
+        for tenant in (acme, globex):
+            with tenant_context(tenant):
+                cache.delete("throttle_token_127.0.0.1")
+
+    forget()
+    yield
+    forget()

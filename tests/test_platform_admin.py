@@ -1,0 +1,114 @@
+"""The platform admin on the public host: tenants and domains, for platform superusers only."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tenants.models import Tenant
+from tests.conftest import ADMIN_PASSWORD
+from tests.utils import json_error
+
+PLATFORM_PASSWORD = "platform-pass-1"
+
+
+@pytest.fixture
+def platform_browser(db) -> Client:  # type: ignore[no-untyped-def]
+    """Logged in as a superuser of the public schema (the platform's own accounts)."""
+    get_user_model().objects.create_superuser("platform", "platform@example.com", PLATFORM_PASSWORD)
+    client = Client(HTTP_HOST="localhost")
+    assert client.login(username="platform", password=PLATFORM_PASSWORD)
+    return client
+
+
+def tenant_form(slug: str, domain: str) -> dict[str, str]:
+    return {
+        "slug": slug,
+        "name": slug.title(),
+        "is_active": "on",
+        "domains-TOTAL_FORMS": "1",
+        "domains-INITIAL_FORMS": "0",
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-domain": domain,
+        "domains-0-is_primary": "on",
+    }
+
+
+def test_the_public_host_serves_the_platform_admin(platform_browser):
+    index = platform_browser.get("/admin/")
+
+    assert index.status_code == 200
+    assert b"FireLater platform" in index.content
+    assert b"/admin/tenants/tenant/" in index.content
+
+
+def test_the_platform_admin_lists_the_tenants_with_their_domains(platform_browser):
+    response = platform_browser.get("/admin/tenants/tenant/")
+
+    assert response.status_code == 200
+    assert b"acme.localhost" in response.content
+    assert b"globex.localhost" in response.content
+    assert platform_browser.get("/admin/tenants/domain/").status_code == 200
+
+
+def test_a_tenant_admin_cannot_log_in_to_the_platform_admin(db):
+    client = Client(HTTP_HOST="localhost")
+
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "admin", "password": ADMIN_PASSWORD}
+    )
+
+    assert response.status_code == 200  # the login form again
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_platform_staff_user_who_is_not_superuser_is_kept_out(db):
+    get_user_model().objects.create_user("helper", password="helper-pass-1", is_staff=True)
+    client = Client(HTTP_HOST="localhost")
+    client.login(username="helper", password="helper-pass-1")
+
+    response = client.get("/admin/tenants/tenant/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_platform_admin_creates_a_tenant_with_its_schema_and_domain(platform_browser):
+    response = platform_browser.post(
+        "/admin/tenants/tenant/add/", tenant_form("viaadmin", "viaadmin.localhost")
+    )
+
+    assert response.status_code == 302
+    tenant = Tenant.objects.get(slug="viaadmin")
+    assert tenant.schema_name == "viaadmin"
+    assert list(tenant.domains.values_list("domain", flat=True)) == ["viaadmin.localhost"]
+    with tenant_context(tenant):  # migrated: the tenant's tables exist
+        assert get_user_model().objects.count() == 0
+    # The new host answers (a 401: it has no users yet), it is not an unknown host.
+    json_error(Client(HTTP_HOST="viaadmin.localhost").get("/api/v1/issues/"), 401)
+
+
+def test_the_platform_admin_refuses_a_bad_slug(platform_browser):
+    response = platform_browser.post(
+        "/admin/tenants/tenant/add/", tenant_form("Bad-Slug", "bad.localhost")
+    )
+
+    assert response.status_code == 200
+    assert "slug" in response.context["adminform"].form.errors
+    assert not Tenant.objects.filter(name="Bad-Slug").exists()
+
+
+def test_deactivating_a_tenant_in_the_platform_admin_closes_its_host(platform_browser, acme_api):
+    acme = Tenant.objects.get(slug="acme")
+    assert acme_api.get("/api/v1/issues/").status_code == 200
+
+    platform_browser.post(
+        "/admin/tenants/tenant/", {"action": "deactivate", "_selected_action": [acme.pk]}
+    )
+
+    acme.refresh_from_db()
+    assert not acme.is_active
+    assert json_error(acme_api.get("/api/v1/issues/"), 404) == {"detail": "Unknown host."}

@@ -1,0 +1,164 @@
+"""Tenant isolation: a host reaches one tenant's data and accounts, never another's."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from firelater.factories import UserFactory
+from issues.factories import IssueFactory
+from issues.models import Issue
+from tests.utils import json_error
+
+
+@pytest.fixture
+def acme_issue(acme):  # type: ignore[no-untyped-def]
+    with tenant_context(acme):
+        return IssueFactory(reporter=UserFactory(), title="Acme secret outage")
+
+
+@pytest.fixture
+def globex_issue(globex):  # type: ignore[no-untyped-def]
+    with tenant_context(globex):
+        return IssueFactory(reporter=UserFactory(), title="Globex own issue")
+
+
+def test_each_tenant_host_lists_only_its_own_issues(acme_api, globex_api, acme_issue, globex_issue):
+    acme_titles = [row["title"] for row in acme_api.get("/api/v1/issues/").json()["results"]]
+    globex_titles = [row["title"] for row in globex_api.get("/api/v1/issues/").json()["results"]]
+
+    assert acme_titles == ["Acme secret outage"]
+    assert globex_titles == ["Globex own issue"]
+
+
+def test_alternating_tenants_on_one_connection_never_mix_data(
+    acme, globex, acme_api, globex_api, acme_issue, globex_issue
+):
+    def listed(client) -> list[str]:  # type: ignore[no-untyped-def]
+        return [row["title"] for row in client.get("/api/v1/issues/").json()["results"]]
+
+    def stored(tenant) -> list[str]:  # type: ignore[no-untyped-def]
+        with tenant_context(tenant):
+            return list(Issue.objects.values_list("title", flat=True))
+
+    for _ in range(3):
+        assert listed(acme_api) == ["Acme secret outage"]
+        assert stored(globex) == ["Globex own issue"]
+        assert listed(acme_api) == ["Acme secret outage"]
+        assert listed(globex_api) == ["Globex own issue"]
+        assert stored(acme) == ["Acme secret outage"]
+        json_error(Client(HTTP_HOST="nowhere.localhost").get("/api/v1/issues/"), 404)
+        assert listed(globex_api) == ["Globex own issue"]
+
+
+def test_an_acme_issue_id_is_not_found_on_globex(globex_api, acme_issue, acme, globex):
+    with tenant_context(globex):  # ids are per schema: make sure the id is not globex's own
+        assert not Issue.objects.filter(pk=acme_issue.pk).exists()
+
+    for method in ("get", "put", "patch", "delete"):
+        response = getattr(globex_api, method)(
+            f"/api/v1/issues/{acme_issue.pk}/", {"title": "Hijacked"}, format="json"
+        )
+        json_error(response, 404)
+
+    with tenant_context(acme):
+        acme_issue.refresh_from_db()
+    assert acme_issue.title == "Acme secret outage"
+
+
+def test_an_acme_token_is_rejected_on_globex(acme_api, acme_issue):
+    acme_api.defaults["HTTP_HOST"] = "globex.localhost"
+
+    body = json_error(acme_api.get("/api/v1/issues/"), 401)
+
+    assert body["detail"] == "Invalid token."
+
+
+def test_an_acme_session_cookie_does_not_log_in_on_globex(acme_browser):
+    acme_browser.defaults["HTTP_HOST"] = "globex.localhost"
+
+    json_error(acme_browser.get("/api/v1/issues/"), 401)
+    admin_page = acme_browser.get("/admin/")
+    assert admin_page.status_code == 302
+    assert admin_page["Location"].startswith("/admin/login/")
+
+
+def test_an_acme_account_cannot_get_a_token_on_globex(
+    acme, acme_api, globex_api, forget_token_throttling
+):
+    with tenant_context(acme):
+        UserFactory(username="alice", password="alice-pass-1")
+    credentials = {"username": "alice", "password": "alice-pass-1"}
+    acme_api.credentials()
+    globex_api.credentials()
+
+    assert acme_api.post("/api/v1/auth/token/", credentials, format="json").status_code == 200
+    json_error(globex_api.post("/api/v1/auth/token/", credentials, format="json"), 400)
+
+
+def test_users_of_one_tenant_do_not_exist_in_another(acme, globex):
+    with tenant_context(acme):
+        UserFactory(username="only-at-acme")
+    with tenant_context(globex):
+        assert not get_user_model().objects.filter(username="only-at-acme").exists()
+
+
+@pytest.mark.parametrize("host", ["nowhere.localhost", "acme.localhost.evil.com", "example.com"])
+def test_an_unknown_host_is_a_json_404(db, host):
+    client = Client(HTTP_HOST=host)
+
+    body = json_error(client.get("/api/v1/issues/"), 404)
+
+    assert body == {"detail": "Unknown host."}
+
+
+def test_a_deactivated_tenants_host_is_a_json_404(acme, acme_api):
+    assert acme_api.get("/api/v1/issues/").status_code == 200
+
+    acme.is_active = False
+    acme.save(update_fields=["is_active"])
+
+    body = json_error(acme_api.get("/api/v1/issues/"), 404)
+    assert body == {"detail": "Unknown host."}
+
+
+@pytest.mark.parametrize("host", ["ACME.localhost", "www.acme.localhost", "acme.localhost:8000"])
+def test_host_case_www_and_port_do_not_matter(acme_api, acme_issue, host):
+    acme_api.defaults["HTTP_HOST"] = host
+
+    results = acme_api.get("/api/v1/issues/").json()["results"]
+
+    assert [row["title"] for row in results] == ["Acme secret outage"]
+
+
+def test_a_new_domain_of_a_tenant_reaches_the_same_data(acme, acme_api, acme_issue):
+    acme.domains.create(domain="support.acme.localhost", is_primary=False)
+    acme_api.defaults["HTTP_HOST"] = "support.acme.localhost"
+
+    results = acme_api.get("/api/v1/issues/").json()["results"]
+
+    assert [row["title"] for row in results] == ["Acme secret outage"]
+
+
+# --- The public (platform) host and the tenant admin -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/", "/api/v1/issues/", "/api/v1/applications/", "/api-auth/login/"]
+)
+def test_the_public_host_has_no_tenant_api(db, url):
+    client = Client(HTTP_HOST="localhost")
+
+    json_error(client.get(url), 404)
+
+
+def test_a_tenants_admin_does_not_offer_tenants_or_domains(acme_browser):
+    index = acme_browser.get("/admin/")
+
+    assert index.status_code == 200
+    assert b"/admin/issues/issue/" in index.content
+    assert b"/admin/tenants/" not in index.content
+    json_error(acme_browser.get("/admin/tenants/tenant/"), 404)
+    json_error(acme_browser.get("/admin/tenants/domain/"), 404)
