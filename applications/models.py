@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from firelater.cache.invalidation import InvalidatingQuerySet, TracksLoadedValues
+
 
 class HealthStatus(models.TextChoices):
     HEALTHY = "healthy", "Healthy"
@@ -29,7 +31,7 @@ def health_status_for(score: int | None) -> HealthStatus:
     return HealthStatus.CRITICAL
 
 
-class Application(models.Model):
+class Application(TracksLoadedValues):
     class Tier(models.IntegerChoices):
         TIER_1 = 1, "Tier 1 (mission critical)"
         TIER_2 = 2, "Tier 2 (business critical)"
@@ -42,6 +44,8 @@ class Application(models.Model):
     owner = models.CharField(max_length=200, blank=True, help_text="Owning team or person.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = InvalidatingQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(fields=["tier"], name="app_tier_idx")]
@@ -53,12 +57,14 @@ class Application(models.Model):
         return self.name
 
 
-class ApplicationHealthScore(models.Model):
+class ApplicationHealthScore(TracksLoadedValues):
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="health_scores"
     )
     score = models.PositiveSmallIntegerField()
     calculated_at = models.DateTimeField(default=timezone.now)
+
+    objects = InvalidatingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-calculated_at"]

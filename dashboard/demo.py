@@ -95,7 +95,7 @@ def _issue_rows(n, rng, now, users, apps) -> Iterator[Issue]:  # type: ignore[no
             reporter=rng.choice(users),
             assignee=rng.choice(users) if status != Issue.Status.NEW else None,
             created_at=created,
-            updated_at=resolved or created + timedelta(hours=rng.uniform(0, 6)),
+            updated_at=resolved or min(now, created + timedelta(hours=rng.uniform(0, 6))),
             resolved_at=resolved,
             sla_due_at=created + SLA_BY_PRIORITY[priority],
         )
@@ -115,8 +115,13 @@ def _change_rows(n, rng, now, apps) -> Iterator[Change]:  # type: ignore[no-unty
             status = Change.Status.IMPLEMENTING
         else:
             status = rng.choice(
-                [Change.Status.DRAFT, Change.Status.SUBMITTED, Change.Status.APPROVED,
-                 Change.Status.SCHEDULED, Change.Status.SCHEDULED]
+                [
+                    Change.Status.DRAFT,
+                    Change.Status.SUBMITTED,
+                    Change.Status.APPROVED,
+                    Change.Status.SCHEDULED,
+                    Change.Status.SCHEDULED,
+                ]
             )
         app = rng.choice(apps) if apps else None
         yield ChangeFactory.build(
@@ -184,8 +189,22 @@ def seed_tenant_demo(*, size: DemoSize, seed: int = 42) -> DemoCounts:
     apps = Application.objects.bulk_create(
         ApplicationFactory.build(name=f"{name_seed} {i + 1}", description="")
         for i, name_seed in enumerate(
-            rng.choice(["Payments", "Portal", "Billing", "HR", "Warehouse", "Identity",
-                        "Mail", "Inventory", "Mobile", "Search", "CRM", "Logistics"])
+            rng.choice(
+                [
+                    "Payments",
+                    "Portal",
+                    "Billing",
+                    "HR",
+                    "Warehouse",
+                    "Identity",
+                    "Mail",
+                    "Inventory",
+                    "Mobile",
+                    "Search",
+                    "CRM",
+                    "Logistics",
+                ]
+            )
             for _ in range(size.applications)
         )
     )

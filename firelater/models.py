@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+
+from firelater.cache.invalidation import InvalidatingQuerySet, TracksLoadedValues
 
 
 def human_number_field(sequence: str) -> models.BigIntegerField:
@@ -21,19 +24,41 @@ def human_number_field(sequence: str) -> models.BigIntegerField:
     )
 
 
-class TrackedRecord(models.Model):
-    """created_at/updated_at that bulk loads can set (no auto_now) and saves keep current."""
+class TrackedRecord(TracksLoadedValues):
+    """created_at/updated_at that bulk loads can set (no auto_now) and saves keep current.
+
+    Its manager's bulk writes (update, bulk_create, bulk_update, delete) invalidate the
+    dashboard cache like single saves do.
+    """
 
     NUMBER_PREFIX: ClassVar[str] = ""
+    # Datetime fields that may not precede created_at (each has a CheckConstraint too).
+    NOT_BEFORE_CREATED: ClassVar[tuple[str, ...]] = ()
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = InvalidatingQuerySet.as_manager()
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return f"{self.display_number} {getattr(self, 'title', '')}".strip()
+
+    def clean(self) -> None:
+        # The constraints name created_at, which forms leave out (it is not editable), and
+        # Django skips validating a constraint on a left-out field: without this, an admin
+        # form with such a date would pass validation and fail on the constraint (a 500).
+        errors = {
+            field: f"Cannot be before the {self._meta.verbose_name} was created."
+            for field in self.NOT_BEFORE_CREATED
+            if (value := getattr(self, field)) is not None
+            and self.created_at is not None
+            and value < self.created_at
+        }
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

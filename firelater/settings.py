@@ -62,6 +62,9 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "firelater.urls_public"
 ROOT_URLCONF = "firelater.urls"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Send SET search_path only when the schema changes, not before every cursor (see
+# tenants.middleware: consecutive requests of one tenant on a connection send none).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",  # first: everything after runs in the tenant schema

@@ -1,11 +1,12 @@
 """URLs of a tenant host (<slug>.localhost): admin, API, dashboard."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
+from dashboard.views import CacheInvalidateView, CacheStatsView, DashboardViewSet
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
@@ -15,6 +16,7 @@ router.register("issues", IssueViewSet, basename="issue")
 router.register("requests", RequestViewSet, basename="request")
 router.register("changes", ChangeViewSet, basename="change")
 router.register("applications", ApplicationViewSet, basename="application")
+router.register("dashboard", DashboardViewSet, basename="dashboard")
 
 admin.site.site_header = "FireLater"
 admin.site.site_title = "FireLater"
@@ -24,6 +26,10 @@ urlpatterns = [
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
     path("api-auth/", include("rest_framework.urls")),
+    re_path(r"^api/admin/cache/stats/?$", CacheStatsView.as_view(), name="cache-stats"),
+    re_path(
+        r"^api/admin/cache/invalidate/?$", CacheInvalidateView.as_view(), name="cache-invalidate"
+    ),
 ]
 
 handler400 = "firelater.api.json_bad_request"

@@ -151,7 +151,7 @@ def get_or_set(
         be.breaker.record_failure(error)
         return _bypass(key, tenant, fetcher)
     if stored is not None:
-        logger.debug("Cache hit", extra={"key": key, "tenant": tenant})
+        logger.debug("Cache hit %s", key, extra={"key": key, "tenant": tenant})
         return CacheResult(codec.unpack(stored), HIT, key)
     return _on_miss(be, entry, key, tenant, tail, fetcher)
 
@@ -186,7 +186,7 @@ def _on_miss(
             be.breaker.record_failure(error)
             return _bypass(key, tenant, fetcher)
         if reply[0] == 1:  # another worker stored it while we waited
-            logger.debug("Cache hit after wait", extra={"key": key, "tenant": tenant})
+            logger.debug("Cache hit %s (after waiting)", key, extra={"key": key, "tenant": tenant})
             return CacheResult(codec.unpack(reply[1]), HIT, key)
         generation, locked = reply[1], reply[2]
         if locked or time.monotonic() >= deadline:
@@ -223,11 +223,14 @@ def _compute_and_store(
             client=be.client,
         )
     except RedisError as error:
-        logger.warning("Cache write failed", extra={"key": key, "tenant": tenant}, exc_info=False)
+        logger.warning("Cache write failed %s", key, extra={"key": key, "tenant": tenant})
         be.breaker.record_failure(error)
+    compute_ms = (time.perf_counter() - started) * 1000
     logger.info(
-        "Cache miss",
-        extra={"key": key, "tenant": tenant, "compute_ms": (time.perf_counter() - started) * 1000},
+        "Cache miss %s (computed in %.1f ms)",
+        key,
+        compute_ms,
+        extra={"key": key, "tenant": tenant, "compute_ms": compute_ms},
     )
     return CacheResult(body, MISS, key)
 
@@ -240,7 +243,7 @@ def _release(be: _Backend, lock_key: str, token: str) -> None:
 
 
 def _bypass(key: str, tenant: str, fetcher: Callable[[], Any]) -> CacheResult:
-    logger.debug("Cache bypass", extra={"key": key, "tenant": tenant})
+    logger.debug("Cache bypass %s", key, extra={"key": key, "tenant": tenant})
     return CacheResult(codec.to_json(fetcher()), BYPASS, key)
 
 
@@ -278,7 +281,10 @@ def invalidate_entries(tenant: str, entries: Iterable[CacheEntry | str]) -> int:
         _remember(tenant, entry_ids)
         return 0
     logger.info(
-        "Cache invalidated",
+        "Cache invalidated %s: %s (%d keys)",
+        tenant,
+        ", ".join(entry_ids),
+        dropped,
         extra={"tenant": tenant, "entries": entry_ids, "dropped": dropped},
     )
     return dropped
@@ -298,7 +304,12 @@ def invalidate_tenant(tenant: str) -> int:
         be.breaker.record_failure(error)
         _remember(tenant, None)
         return 0
-    logger.info("Cache invalidated", extra={"tenant": tenant, "entries": "all", "dropped": dropped})
+    logger.info(
+        "Cache invalidated %s: all entries (%d keys)",
+        tenant,
+        dropped,
+        extra={"tenant": tenant, "entries": "all", "dropped": dropped},
+    )
     return dropped
 
 
@@ -326,7 +337,9 @@ def _remember(tenant: str, entry_ids: list[str] | None) -> None:
         else:
             _pending.setdefault(tenant, set()).update(entry_ids)  # type: ignore[union-attr]
     logger.warning(
-        "Cache invalidation deferred until Redis answers",
+        "Cache invalidation of %s deferred until Redis answers: %s",
+        tenant,
+        ", ".join(entry_ids) if entry_ids else "all entries",
         extra={"tenant": tenant, "entries": entry_ids or "all"},
     )
     _ensure_retry_thread()
@@ -349,7 +362,9 @@ def _replay_pending(be: _Backend) -> None:
         with _pending_lock:
             if _pending.get(tenant, ...) == entry_ids:
                 del _pending[tenant]
-        logger.warning("Replayed a deferred cache invalidation", extra={"tenant": tenant})
+        logger.warning(
+            "Replayed the deferred cache invalidation of %s", tenant, extra={"tenant": tenant}
+        )
 
 
 def _recover(be: _Backend) -> bool:

@@ -82,7 +82,7 @@ def tenant_stats(tenant: str, *, top: int = 10) -> dict[str, Any]:
         "memoryUsed": _human_bytes(memory),
         "memoryBytes": memory,
         "topKeys": top_keys,
-        "entries": dict(sorted(per_entry.items())),
+        "entries": [{"entry": name, **counts} for name, counts in sorted(per_entry.items())],
     }
 
 

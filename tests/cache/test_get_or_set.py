@@ -200,7 +200,7 @@ def test_stats_count_hits_misses_keys_and_top_keys_per_tenant(acme, globex, entr
     assert stats["totalKeys"] == 2
     assert stats["memoryBytes"] > 0
     assert stats["topKeys"][0] == {"key": "cache:{acme}:dashboard:probe", "hits": 2}
-    assert stats["entries"]["dashboard:probe"] == {"hits": 2, "misses": 1}
+    assert {"entry": "dashboard:probe", "hits": 2, "misses": 1} in stats["entries"]
     assert tenant_stats("globex")["misses"] == 1
 
 

@@ -14,7 +14,7 @@ from tenants.services import public_tenant_ensure, tenant_setup
 
 DEMO_TENANTS = [("acme", "Acme Corporation"), ("globex", "Globex Industries")]
 DEMO_ADMIN_USER = "admin"
-DEMO_ADMIN_PASSWORD = "firelater-demo"  # noqa: S105 - a documented demo login, printed
+DEMO_ADMIN_PASSWORD = "firelater-demo"
 
 
 def demo_tenant_names(count: int) -> list[tuple[str, str]]:

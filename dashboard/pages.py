@@ -1,0 +1,252 @@
+"""The server-rendered dashboard at `/` of each tenant host.
+
+Every figure comes from the cached dashboard entries through dashboard.views.cached_entry,
+the same call and parameters as the JSON API: a page view is a cache hit when the API's
+was. The page's script refreshes it from that API; without JavaScript it is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from applications.models import Application, HealthStatus
+from dashboard import entries
+from dashboard.charts import bar_rows, trend_chart
+from dashboard.views import cached_entry
+from firelater.cache import BYPASS, HIT, MISS, CacheEntry
+from firelater.models import Priority
+from issues.models import Issue
+
+logger = logging.getLogger(__name__)
+
+TREND_PERIODS = (7, 30, 90)
+UPCOMING_SHOWN = 6
+ACTIVITY_SHOWN = 12
+_TONES = {"critical": "critical", "high": "warning", "medium": "neutral", "low": "neutral"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number on a card: its label, its path in the API's JSON, its value."""
+
+    label: str
+    field: str
+    value: int
+    tone: str = "neutral"
+
+
+@dataclass(frozen=True)
+class Card:
+    title: str
+    headline: Figure
+    details: tuple[Figure, ...]
+
+
+# (title, headline, details): paths into the overview entry's camelCase JSON.
+_CARDS = (
+    (
+        "Open issues",
+        ("open", "issues.open"),
+        (
+            ("Critical", "issues.critical", "critical"),
+            ("Past SLA", "issues.overdue", "warning"),
+            ("Resolved today", "issues.resolvedToday", "healthy"),
+        ),
+    ),
+    (
+        "Changes this week",
+        ("scheduled", "changes.scheduledThisWeek"),
+        (
+            ("Awaiting approval", "changes.pendingApproval", "warning"),
+            ("Failed", "changes.failed", "critical"),
+            ("All changes", "changes.total", "neutral"),
+        ),
+    ),
+    (
+        "Open requests",
+        ("open", "requests.open"),
+        (
+            ("Awaiting approval", "requests.pendingApproval", "warning"),
+            ("Overdue", "requests.overdue", "critical"),
+            ("All requests", "requests.total", "neutral"),
+        ),
+    ),
+    (
+        "Applications",
+        ("monitored", "applications.total"),
+        (
+            ("Healthy", "applications.healthy", "healthy"),
+            ("Warning", "applications.warning", "warning"),
+            ("Critical", "applications.critical", "critical"),
+        ),
+    ),
+)
+
+
+def dashboard_sections(days: int) -> dict[str, tuple[CacheEntry, dict[str, Any]]]:
+    """Each section's entry and parameters, exactly as the API's endpoints pass them."""
+    return {
+        "overview": (entries.OVERVIEW, {}),
+        "trends": (entries.TRENDS, {**entries.TRENDS.default_params, "days": days}),
+        "health": (entries.HEALTH_DISTRIBUTION, {}),
+        "by_priority": (entries.ISSUES_BY_PRIORITY, {}),
+        "by_status": (entries.ISSUES_BY_STATUS, {}),
+        "upcoming": (entries.CHANGES_UPCOMING, {}),
+        "activity": (entries.ACTIVITY, dict(entries.ACTIVITY.default_params)),
+    }
+
+
+def trend_days(raw: str | None) -> int:
+    """The trend period asked for in ?days=, if it is one the switch offers."""
+    try:
+        days = int(raw or "")
+    except ValueError:
+        return entries.TRENDS.default_params["days"]
+    return days if days in TREND_PERIODS else entries.TRENDS.default_params["days"]
+
+
+def _dig(data: Mapping[str, Any], path: str) -> int:
+    value: Any = data
+    for part in path.split("."):
+        value = value[part]
+    return int(value)
+
+
+def overview_cards(overview: Mapping[str, Any]) -> list[Card]:
+    return [
+        Card(
+            title=title,
+            headline=Figure(label, f"overview.{path}", _dig(overview, path)),
+            details=tuple(
+                Figure(name, f"overview.{field}", _dig(overview, field), tone)
+                for name, field, tone in details
+            ),
+        )
+        for title, (label, path), details in _CARDS
+    ]
+
+
+def health_by_tier(health: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every tier (empty ones too, so the refresh script finds each), bucket counts."""
+    buckets = [s.value for s in HealthStatus]
+    counted = {row["tier"]: row for row in health["byTier"]}
+    rows = []
+    for tier, label in Application.Tier.choices:
+        name, _, description = str(label).partition(" (")
+        counts = [
+            {"status": b, "label": b.title(), "value": int(counted.get(tier, {}).get(b, 0))}
+            for b in buckets
+        ]
+        rows.append(
+            {
+                "tier": tier,
+                "name": name,
+                "description": description.rstrip(")"),
+                "counts": counts,
+                "total": sum(c["value"] for c in counts),
+            }
+        )
+    return rows
+
+
+def _with_datetimes(item: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    parsed = dict(item)
+    for name in names:
+        if parsed.get(name):
+            parsed[name] = parse_datetime(parsed[name])
+    return parsed
+
+
+def _cache_summary(statuses: Mapping[str, str]) -> str:
+    """One X-Cache value for the page: HIT only if every section was a hit."""
+    for status in (BYPASS, MISS):
+        if status in statuses.values():
+            return status
+    return HIT
+
+
+def _api_urls(days: int) -> dict[str, str]:
+    return {
+        "overview": reverse("dashboard-overview"),
+        "trends": reverse("dashboard-trends"),
+        "health": reverse("dashboard-health"),
+        "by_priority": reverse("dashboard-issues-by-priority"),
+        "by_status": reverse("dashboard-issues-by-status"),
+        "upcoming": reverse("dashboard-changes-upcoming"),
+        "activity": reverse("dashboard-activity")
+        + f"?limit={entries.ACTIVITY.default_params['limit']}",
+    }
+
+
+def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The template context, and each section's cache status (HIT/MISS/BYPASS)."""
+    values: dict[str, Any] = {}
+    statuses: dict[str, str] = {}
+    for name, (entry, params) in dashboard_sections(days).items():
+        result = cached_entry(entry, params)
+        values[name], statuses[name] = result.value, result.status
+
+    overview = values["overview"]
+    upcoming = values["upcoming"]
+    has_data = any(overview[group]["total"] for group in overview)
+    context = {
+        "days": days,
+        "periods": TREND_PERIODS,
+        "has_data": has_data,
+        "cards": overview_cards(overview),
+        "trend": trend_chart(values["trends"]),
+        "health": values["health"],
+        "tiers": health_by_tier(values["health"]),
+        "by_priority": bar_rows(
+            values["by_priority"], "priority", Priority.choices, "by_priority", _TONES
+        ),
+        "by_status": bar_rows(values["by_status"], "status", Issue.Status.choices, "by_status"),
+        "open_issue_count": sum(row["count"] for row in values["by_priority"]),
+        "issue_count": sum(row["count"] for row in values["by_status"]),
+        "upcoming": {
+            **upcoming,
+            "changes": [
+                _with_datetimes(c, "scheduledStart", "scheduledEnd")
+                for c in upcoming["changes"][:UPCOMING_SHOWN]
+            ],
+            "hidden": upcoming["total"] - min(upcoming["shown"], UPCOMING_SHOWN),
+        },
+        "activity": [_with_datetimes(a, "at") for a in values["activity"][:ACTIVITY_SHOWN]],
+        "config": {
+            "api": _api_urls(days),
+            "days": days,
+            "upcomingShown": UPCOMING_SHOWN,
+            "activityShown": ACTIVITY_SHOWN,
+            "refreshSeconds": 45,
+        },
+    }
+    return context, statuses
+
+
+@never_cache
+@require_GET
+@login_required
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    days = trend_days(request.GET.get("days"))
+    try:
+        context, statuses = dashboard_context(days)
+    except (OperationalError, InterfaceError):
+        # The cache may hold some sections, but a half-empty dashboard would mislead.
+        logger.exception("Dashboard unavailable", extra={"tenant": request.tenant.schema_name})
+        return render(request, "dashboard/unavailable.html", status=503)
+    response = render(request, "dashboard/index.html", context)
+    response["X-Cache"] = _cache_summary(statuses)
+    response["X-Cache-Entries"] = ", ".join(f"{k}={v}" for k, v in statuses.items())
+    return response

@@ -1,0 +1,155 @@
+"""Dashboard API: cached aggregates (X-Cache: HIT/MISS/BYPASS) and cache administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from djangorestframework_camel_case.util import camelize
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dashboard import entries
+from dashboard.serializers import (
+    ActivityParams,
+    InvalidateInput,
+    PlatformInvalidateInput,
+    TrendsParams,
+)
+from dashboard.services import cache_invalidate_for_tenant, cache_stats_for_platform
+from firelater.cache import CacheEntry, CacheResult, current_tenant, get_or_set
+from firelater.cache.stats import tenant_stats
+
+
+def cached_entry(entry: CacheEntry, params: dict[str, Any]) -> CacheResult:
+    """The entry's camelCase JSON for the current tenant, through the cache.
+
+    The one code path to a dashboard entry: the API and the HTML pages both call it, so
+    a page view is a cache hit when the API's was, and the other way round.
+    """
+    return get_or_set(entry, params, lambda: camelize(entry.fetch(**params)))  # type: ignore[misc]
+
+
+def cached_entry_response(request: Request, entry: CacheEntry, params: dict[str, Any]) -> Any:
+    """The entry's JSON through the cache. A JSON client gets the stored bytes as they are
+    (no parse, no re-render); the browsable API gets them rendered as a page."""
+    result = cached_entry(entry, params)
+    if getattr(request.accepted_renderer, "format", "json") == "json":
+        response: Any = HttpResponse(result.body, content_type="application/json")
+    else:
+        response = Response(result.value)
+    response["X-Cache"] = result.status
+    return response
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class DashboardViewSet(viewsets.ViewSet):
+    """FireLater's dashboard, per tenant. Every response carries X-Cache."""
+
+    def list(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.OVERVIEW, {})
+
+    @action(detail=False)
+    def overview(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.OVERVIEW, {})
+
+    @action(detail=False)
+    def trends(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.TRENDS, _params(TrendsParams, request))
+
+    @action(detail=False)
+    def health(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.HEALTH_DISTRIBUTION, {})
+
+    @action(detail=False)
+    def activity(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.ACTIVITY, _params(ActivityParams, request))
+
+    @action(detail=False, url_path="issues/by-priority")
+    def issues_by_priority(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.ISSUES_BY_PRIORITY, {})
+
+    @action(detail=False, url_path="issues/by-status")
+    def issues_by_status(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.ISSUES_BY_STATUS, {})
+
+    @action(detail=False, url_path="changes/upcoming")
+    def changes_upcoming(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.CHANGES_UPCOMING, {})
+
+    @action(detail=False, url_path="requests/by-status")
+    def requests_by_status(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.REQUESTS_BY_STATUS, {})
+
+    @action(detail=False)
+    def mobile(self, request: Request) -> Any:
+        return cached_entry_response(request, entries.MOBILE, {})
+
+
+class CacheStatsView(APIView):
+    """This tenant's cache figures (staff only)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        return Response(tenant_stats(current_tenant()))
+
+
+class CacheInvalidateView(APIView):
+    """Drop this tenant's entries of one data category, or all of them (staff only)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def post(self, request: Request) -> Response:
+        serializer = InvalidateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = serializer.validated_data["category"]
+        dropped = cache_invalidate_for_tenant(tenant=current_tenant(), category=category)
+        return Response(
+            {"tenant": current_tenant(), "category": category or "all", "keysDropped": dropped}
+        )
+
+
+class PlatformCacheStatsView(APIView):
+    """Every tenant's cache figures and Redis's own (platform superusers, public host)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        if not request.user.is_superuser:
+            return Response({"detail": "Platform superusers only."}, status=403)
+        return Response(cache_stats_for_platform())
+
+
+class PlatformCacheInvalidateView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    def post(self, request: Request) -> Response:
+        if not request.user.is_superuser:
+            return Response({"detail": "Platform superusers only."}, status=403)
+        serializer = PlatformInvalidateInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        from tenants.models import Tenant
+
+        tenants = Tenant.objects.exclude(schema_name="public")
+        if data["tenant"]:
+            tenants = tenants.filter(slug=data["tenant"])
+            if not tenants.exists():
+                return Response({"tenant": [f"Unknown tenant {data['tenant']!r}."]}, status=400)
+        dropped = {
+            t.slug: cache_invalidate_for_tenant(tenant=t.schema_name, category=data["category"])
+            for t in tenants
+        }
+        return Response(
+            {"category": data["category"] or "all", "keysDropped": dropped},
+            status=status.HTTP_200_OK,
+        )

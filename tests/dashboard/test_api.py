@@ -1,0 +1,161 @@
+"""Dashboard endpoints: X-Cache, parameters, query counts, auth and the cache admin API."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from firelater.factories import UserFactory
+from issues.factories import IssueFactory
+
+ENDPOINTS = [
+    "",
+    "overview/",
+    "trends/",
+    "trends/?days=90",
+    "health/",
+    "activity/",
+    "activity/?limit=5",
+    "issues/by-priority/",
+    "issues/by-status/",
+    "changes/upcoming/",
+    "requests/by-status/",
+    "mobile/",
+]
+DATA_TABLES = ("issues_issue", "changes_change", "requests_app_request", "applications_")
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_each_endpoint_misses_then_hits_with_the_same_body(acme_api, in_acme, dashboard_url, path):
+    first = acme_api.get(dashboard_url(path))
+    second = acme_api.get(dashboard_url(path))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT")
+    assert first["Content-Type"] == second["Content-Type"] == "application/json"
+    assert first.content == second.content
+
+
+def test_the_root_and_overview_share_one_cache_entry(acme_api, in_acme, dashboard_url):
+    acme_api.get(dashboard_url("overview/"))
+    assert acme_api.get(dashboard_url())["X-Cache"] == "HIT"
+
+
+def test_normalised_parameters_share_a_key(acme_api, in_acme, dashboard_url):
+    acme_api.get(dashboard_url("trends/?days=30"))
+    assert acme_api.get(dashboard_url("trends/?days=030"))["X-Cache"] == "HIT"
+    assert acme_api.get(dashboard_url("trends/"))["X-Cache"] == "HIT"  # the default is 30
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "trends/?days=0",
+        "trends/?days=366",
+        "trends/?days=abc",
+        "trends/?days=1.5",
+        "activity/?limit=0",
+        "activity/?limit=101",
+        "activity/?limit=-3",
+        "activity/?limit=ten",
+    ],
+)
+def test_bad_parameters_get_a_json_400(acme_api, in_acme, dashboard_url, path):
+    response = acme_api.get(dashboard_url(path))
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    field = path.split("?")[1].split("=")[0]
+    assert field in response.json()
+
+
+def test_anonymous_dashboard_requests_get_401(anon_api, dashboard_url):
+    response = anon_api.get(dashboard_url("overview/"))
+    assert response.status_code == 401
+    assert response.json()["detail"]
+
+
+def test_the_browsable_api_renders_the_cached_data(acme_browser, in_acme, dashboard_url):
+    response = acme_browser.get(dashboard_url("overview/"), HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["X-Cache"] == "MISS"
+    assert b"resolvedToday" in response.content
+    assert acme_browser.get(dashboard_url("overview/"), HTTP_ACCEPT="text/html")["X-Cache"] == "HIT"
+
+
+def test_a_warm_request_runs_no_data_query_and_one_query_in_all(acme_api, in_acme, dashboard_url):
+    IssueFactory(reporter=UserFactory())
+    for path in ENDPOINTS:
+        acme_api.get(dashboard_url(path))  # warm the cache and the host -> tenant lookup
+    for path in ENDPOINTS:
+        with CaptureQueriesContext(connection) as queries:
+            response = acme_api.get(dashboard_url(path))
+        assert response["X-Cache"] == "HIT"
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert not [s for s in statements if any(t in s for t in DATA_TABLES)], statements
+        # The only query left is the token -> user lookup of TokenAuthentication.
+        assert len(statements) == 1, statements
+        assert "authtoken_token" in statements[0]
+
+
+def test_a_cold_overview_is_one_query(acme_api, in_acme, dashboard_url, django_assert_num_queries):
+    acme_api.get("/api/v1/issues/")  # warm the host lookup
+    with django_assert_num_queries(2):  # the token lookup and the overview itself
+        assert acme_api.get(dashboard_url("overview/"))["X-Cache"] == "MISS"
+
+
+def test_another_tenant_reads_its_own_numbers(acme_api, globex_api, acme, globex, dashboard_url):
+    with connection.cursor():
+        pass
+    from django_tenants.utils import tenant_context
+
+    with tenant_context(acme):
+        IssueFactory.create_batch(3, reporter=UserFactory())
+    assert acme_api.get(dashboard_url("overview/")).json()["issues"]["total"] == 3
+    globex_response = globex_api.get(dashboard_url("overview/"))
+    assert globex_response["X-Cache"] == "MISS"
+    assert globex_response.json()["issues"]["total"] == 0
+
+
+def test_cache_stats_are_the_tenants_own_and_staff_only(acme_api, globex_api, in_acme):
+    acme_api.get("/api/v1/dashboard/overview/")
+    acme_api.get("/api/v1/dashboard/overview/")
+    globex_api.get("/api/v1/dashboard/health/")
+    body = acme_api.get("/api/admin/cache/stats").json()
+    assert body["tenant"] == "acme"
+    assert (body["hits"], body["misses"], body["hitRate"]) == (1, 1, 50.0)
+    assert body["totalKeys"] == 1
+    assert body["topKeys"] == [{"key": "cache:{acme}:dashboard:overview", "hits": 1}]
+    assert set(body) >= {"hitRate", "hits", "misses", "totalKeys", "memoryUsed", "topKeys"}
+
+
+def test_cache_admin_endpoints_refuse_non_staff(acme, dashboard_url):
+    from django_tenants.utils import tenant_context
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    with tenant_context(acme):
+        token = Token.objects.create(user=UserFactory(is_staff=False))
+    client = APIClient(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/admin/cache/stats").status_code == 403
+    assert client.post("/api/admin/cache/invalidate", {}, format="json").status_code == 403
+    assert client.get(dashboard_url("overview/")).status_code == 200  # the dashboard is for all
+
+
+def test_cache_invalidate_by_category_and_all(acme_api, in_acme, dashboard_url):
+    for path in ("overview/", "health/", "issues/by-status/"):
+        acme_api.get(dashboard_url(path))
+    response = acme_api.post("/api/admin/cache/invalidate", {"category": "issues"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"tenant": "acme", "category": "issues", "keysDropped": 2}
+    assert acme_api.get(dashboard_url("health/"))["X-Cache"] == "HIT"
+    assert acme_api.get(dashboard_url("overview/"))["X-Cache"] == "MISS"
+    response = acme_api.post("/api/admin/cache/invalidate", {}, format="json")
+    assert response.json()["category"] == "all"
+    assert acme_api.get(dashboard_url("health/"))["X-Cache"] == "MISS"
+
+
+@pytest.mark.parametrize("body", [{"category": "nope"}, {"category": 5}, {"category": "*"}])
+def test_cache_invalidate_rejects_unknown_categories(acme_api, in_acme, body):
+    response = acme_api.post("/api/admin/cache/invalidate", body, format="json")
+    assert response.status_code == 400
+    assert "category" in response.json()
