@@ -6,11 +6,11 @@ from django.contrib import admin
 
 from changes.models import Change
 from changes.services import change_bulk_set_status
-from firelater.admin import status_actions
+from firelater.admin import RecordAdmin, status_actions
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
+class ChangeAdmin(RecordAdmin):
     list_display = [
         "display_number",
         "title",
@@ -29,7 +29,3 @@ class ChangeAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = status_actions(Change.Status, change_bulk_set_status)
-
-    @admin.display(description="Number", ordering="number")
-    def display_number(self, obj: Change) -> str:
-        return obj.display_number

@@ -12,6 +12,24 @@ from django.http import HttpRequest
 BulkSetStatus = Callable[..., int]
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """Admin for numbered records: "ISS-000042" (or "42") in the search box finds #42."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip().upper()
+        prefix = f"{self.model.NUMBER_PREFIX}-"
+        digits = term.removeprefix(prefix)
+        if term.startswith(prefix) and digits.isdigit():
+            return queryset.filter(number=int(digits)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="Number", ordering="number")
+    def display_number(self, obj: Any) -> str:
+        return str(obj.display_number)
+
+
 def status_actions(choices: Any, bulk_set_status: BulkSetStatus) -> list[Callable[..., None]]:
     """One admin action per status ("Mark selected as Resolved"), each a single UPDATE
     through the app's bulk service so derived fields and cache invalidation stay right."""

@@ -83,7 +83,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": "Database error."}, status=500)
     if isinstance(exc, SuspiciousOperation):
         return Response({"detail": "Bad request."}, status=400)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A bare list of messages (e.g. from a filter backend): always an object body.
+        response.data = {"detail": response.data}
+    return response
 
 
 # --- Django-level handlers (URLs outside DRF, unknown paths, crashes) -------------------------

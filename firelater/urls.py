@@ -11,7 +11,9 @@ from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
 
+# "/?": a POST without the trailing slash must not become a body-losing 301 redirect.
 router = DefaultRouter()
+router.trailing_slash = "/?"
 router.register("issues", IssueViewSet, basename="issue")
 router.register("requests", RequestViewSet, basename="request")
 router.register("changes", ChangeViewSet, basename="change")

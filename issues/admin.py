@@ -6,13 +6,13 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from firelater.admin import status_actions
-from issues.models import Issue
+from firelater.admin import RecordAdmin, status_actions
+from issues.models import SLA_BY_PRIORITY, Issue
 from issues.services import issue_bulk_set_status, issue_sync_resolved_at
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(RecordAdmin):
     list_display = [
         "display_number",
         "title",
@@ -38,11 +38,9 @@ class IssueAdmin(admin.ModelAdmin):
     show_full_result_count = False  # COUNT(*) over 100k rows on every page is wasted work
     actions = status_actions(Issue.Status, issue_bulk_set_status)
 
-    @admin.display(description="Number", ordering="number")
-    def display_number(self, obj: Issue) -> str:
-        return obj.display_number
-
     def save_model(self, request: HttpRequest, obj: Issue, form: ModelForm, change: bool) -> None:
         # resolved_at is read-only in the form: keep it in step with the status chosen there.
         issue_sync_resolved_at(issue=obj)
+        if obj.sla_due_at is None:
+            obj.sla_due_at = obj.created_at + SLA_BY_PRIORITY[obj.priority]
         super().save_model(request, obj, form, change)

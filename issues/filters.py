@@ -11,7 +11,9 @@ from issues.models import Issue
 class IssueFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Issue.Status.choices)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    is_open = django_filters.BooleanFilter(method="filter_is_open")
+    is_open = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_is_open"
+    )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     resolved_after = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
@@ -22,8 +24,6 @@ class IssueFilter(django_filters.FilterSet):
         fields = ["status", "priority", "application", "assignee", "reporter"]
 
     def filter_is_open(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        if value is None:
-            return queryset
-        if value:
+        if value == "true":
             return queryset.filter(status__in=Issue.OPEN_STATUSES)
         return queryset.exclude(status__in=Issue.OPEN_STATUSES)

@@ -6,13 +6,13 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from firelater.admin import status_actions
+from firelater.admin import RecordAdmin, status_actions
 from requests_app.models import Request
 from requests_app.services import request_bulk_set_status, request_sync_fulfilled_at
 
 
 @admin.register(Request)
-class RequestAdmin(admin.ModelAdmin):
+class RequestAdmin(RecordAdmin):
     list_display = [
         "display_number",
         "title",
@@ -31,10 +31,6 @@ class RequestAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = status_actions(Request.Status, request_bulk_set_status)
-
-    @admin.display(description="Number", ordering="number")
-    def display_number(self, obj: Request) -> str:
-        return obj.display_number
 
     def save_model(self, request: HttpRequest, obj: Request, form: ModelForm, change: bool) -> None:
         # fulfilled_at is read-only in the form: keep it in step with the status chosen there.

@@ -24,7 +24,8 @@ class TenantSetup:
 
 def _validate_domain(domain: str) -> str:
     domain = (domain or "").strip().lower()
-    if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?", domain):
+    label = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+    if len(domain) > 253 or not re.fullmatch(rf"{label}(\.{label})*", domain):
         raise ValidationError(f"Invalid domain {domain!r}.")
     return domain
 

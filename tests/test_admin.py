@@ -254,3 +254,15 @@ def test_an_sla_before_creation_is_a_form_error_not_a_crash(acme_browser, acme_a
     assert response.context["adminform"].form.errors
     issue.refresh_from_db()
     assert issue.sla_due_at > issue.created_at
+
+
+def test_admin_search_finds_an_issue_by_its_human_number(acme_browser, in_acme):
+    from firelater.factories import UserFactory
+    from issues.factories import IssueFactory
+
+    issue = IssueFactory(reporter=UserFactory(), title="Needle")
+    IssueFactory(reporter=UserFactory(), title="Haystack")
+    response = acme_browser.get("/admin/issues/issue/", {"q": issue.display_number})
+    assert response.status_code == 200
+    assert b"Needle" in response.content
+    assert b"Haystack" not in response.content

@@ -334,3 +334,21 @@ def test_a_crash_in_a_view_is_a_json_500_without_a_traceback(acme_api, url, sett
 
 def test_a_public_host_404_is_json_too(db):
     json_error(Client(HTTP_HOST="localhost").get("/nothing/"), 404)
+
+
+def test_a_post_without_the_trailing_slash_is_not_redirected(acme_api, in_acme):
+    response = acme_api.post("/api/v1/issues", {"title": "No slash"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["title"] == "No slash"
+
+
+def test_an_invalid_boolean_filter_is_a_400(acme_api, in_acme):
+    response = acme_api.get("/api/v1/issues/?is_open=maybe")
+    assert response.status_code == 400
+    assert "isOpen" in response.json() or "is_open" in response.json()
+
+
+def test_a_null_character_in_search_is_a_json_object_400(acme_api, in_acme):
+    response = acme_api.get("/api/v1/issues/?search=%00")
+    assert response.status_code == 400
+    assert isinstance(response.json(), dict)
