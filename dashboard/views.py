@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from djangorestframework_camel_case.util import camelize
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,6 +14,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboard import entries
+from dashboard.schema import (
+    DAYS,
+    LIMIT,
+    STAFF_ERRORS,
+    ActivityEvent,
+    CacheStatsResponse,
+    HealthResponse,
+    InvalidateResponse,
+    IssueStatusCount,
+    MobileResponse,
+    OverviewResponse,
+    PriorityCount,
+    RequestStatusCount,
+    TrendDay,
+    UpcomingResponse,
+    dashboard_schema,
+)
 from dashboard.serializers import (
     ActivityParams,
     InvalidateInput,
@@ -54,41 +72,60 @@ def _params(serializer_class: type[serializers.Serializer], request: Request) ->
 class DashboardViewSet(viewsets.ViewSet):
     """FireLater's dashboard, per tenant. Every response carries X-Cache."""
 
+    @dashboard_schema(OverviewResponse, summary="Overview (same body as overview/)")
     def list(self, request: Request) -> Any:
         return cached_entry_response(request, entries.OVERVIEW, {})
 
+    @dashboard_schema(
+        OverviewResponse,
+        summary="Headline counts of issues, changes, requests and application health",
+    )
     @action(detail=False)
     def overview(self, request: Request) -> Any:
         return cached_entry_response(request, entries.OVERVIEW, {})
 
+    @dashboard_schema(
+        TrendDay(many=True), summary="Issues created and resolved per day", parameters=[DAYS]
+    )
     @action(detail=False)
     def trends(self, request: Request) -> Any:
         return cached_entry_response(request, entries.TRENDS, _params(TrendsParams, request))
 
+    @dashboard_schema(HealthResponse, summary="Application health buckets, per tier, latest scores")
     @action(detail=False)
     def health(self, request: Request) -> Any:
         return cached_entry_response(request, entries.HEALTH_DISTRIBUTION, {})
 
+    @dashboard_schema(
+        ActivityEvent(many=True),
+        summary="Newest events across issues, changes and requests",
+        parameters=[LIMIT],
+    )
     @action(detail=False)
     def activity(self, request: Request) -> Any:
         return cached_entry_response(request, entries.ACTIVITY, _params(ActivityParams, request))
 
+    @dashboard_schema(PriorityCount(many=True), summary="Open issues per priority")
     @action(detail=False, url_path="issues/by-priority")
     def issues_by_priority(self, request: Request) -> Any:
         return cached_entry_response(request, entries.ISSUES_BY_PRIORITY, {})
 
+    @dashboard_schema(IssueStatusCount(many=True), summary="Issues per status")
     @action(detail=False, url_path="issues/by-status")
     def issues_by_status(self, request: Request) -> Any:
         return cached_entry_response(request, entries.ISSUES_BY_STATUS, {})
 
+    @dashboard_schema(UpcomingResponse, summary="Changes scheduled in the next 7 days")
     @action(detail=False, url_path="changes/upcoming")
     def changes_upcoming(self, request: Request) -> Any:
         return cached_entry_response(request, entries.CHANGES_UPCOMING, {})
 
+    @dashboard_schema(RequestStatusCount(many=True), summary="Service requests per status")
     @action(detail=False, url_path="requests/by-status")
     def requests_by_status(self, request: Request) -> Any:
         return cached_entry_response(request, entries.REQUESTS_BY_STATUS, {})
 
+    @dashboard_schema(MobileResponse, summary="Compact summary for the mobile app")
     @action(detail=False)
     def mobile(self, request: Request) -> Any:
         return cached_entry_response(request, entries.MOBILE, {})
@@ -99,6 +136,7 @@ class CacheStatsView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
+    @extend_schema(responses={200: CacheStatsResponse, **STAFF_ERRORS}, tags=["cache"])
     def get(self, request: Request) -> Response:
         return Response(tenant_stats(current_tenant()))
 
@@ -108,6 +146,15 @@ class CacheInvalidateView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
+    @extend_schema(
+        request=InvalidateInput,
+        responses={
+            200: InvalidateResponse,
+            400: OpenApiResponse(description="Unknown category."),
+            **STAFF_ERRORS,
+        },
+        tags=["cache"],
+    )
     def post(self, request: Request) -> Response:
         serializer = InvalidateInput(data=request.data)
         serializer.is_valid(raise_exception=True)

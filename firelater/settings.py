@@ -46,6 +46,8 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 TENANT_APPS = [
     *_COMMON_APPS,
@@ -67,7 +69,9 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
-    "tenants.middleware.TenantMiddleware",  # first: everything after runs in the tenant schema
+    "firelater.request_log.RequestLogMiddleware",  # outermost: times and logs every request
+    "firelater.health.OperationsMiddleware",  # /healthz /readyz /metrics on any host
+    "tenants.middleware.TenantMiddleware",  # everything after runs in the tenant schema
     "firelater.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -158,7 +162,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"  # each tenant host's own login page (templates/registration)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- REST framework ----------------------------------------------------------------------
@@ -184,6 +188,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "firelater.api.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "firelater.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": env.str("TOKEN_THROTTLE_RATE", default="10/min")},
@@ -210,17 +215,71 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps when collectstatic
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Operations --------------------------------------------------------------------------
+# /metrics: with a token, readable with "Authorization: Bearer <token>"; without one, only
+# from loopback and not through a proxy (firelater.health).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- Logging -----------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (request lines carry tenant, path, status,
+# duration_ms, cache and request_id); plain text otherwise.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "firelater.request_log.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(tenant)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Our request line replaces Django's own per-request warnings for 4xx/5xx.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
     },
+}
+
+# --- OpenAPI -----------------------------------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FireLater API",
+    "DESCRIPTION": (
+        "Multi-tenant IT service management. Every path is per tenant: call it on the "
+        "tenant's host (e.g. acme.localhost). JSON keys are camelCase."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "IssueStatusEnum": "issues.models.IssueStatus",
+        "RequestStatusEnum": "requests_app.models.RequestStatus",
+        "ChangeStatusEnum": "changes.models.ChangeStatus",
+        "ChangeTypeEnum": "changes.models.ChangeType",
+        "LevelEnum": "firelater.models.Priority",  # priorities and change risks share it
+        "HealthStatusEnum": "applications.models.HealthStatus",
+        "ActivityTypeEnum": ["issue", "change", "request"],
+        "ActivityActionEnum": ["created", "updated", "resolved", "fulfilled"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+    ],
 }

@@ -1,11 +1,19 @@
 """URLs of a tenant host (<slug>.localhost): admin, API, dashboard."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 from rest_framework.routers import DefaultRouter
 
 from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
+from dashboard.admin import cache_admin_page
+from dashboard.pages import dashboard_page
 from dashboard.views import CacheInvalidateView, CacheStatsView, DashboardViewSet
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
@@ -22,12 +30,24 @@ router.register("dashboard", DashboardViewSet, basename="dashboard")
 
 admin.site.site_header = "FireLater"
 admin.site.site_title = "FireLater"
+admin.site.index_template = "admin/firelater_index.html"  # adds the Cache page
 
 urlpatterns = [
+    path("", dashboard_page, name="dashboard"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, next_page="dashboard"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("admin/cache/", admin.site.admin_view(cache_admin_page), name="admin-cache"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
     path("api-auth/", include("rest_framework.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     re_path(r"^api/admin/cache/stats/?$", CacheStatsView.as_view(), name="cache-stats"),
     re_path(
         r"^api/admin/cache/invalidate/?$", CacheInvalidateView.as_view(), name="cache-invalidate"

@@ -13,6 +13,8 @@ import threading
 import time
 from enum import StrEnum
 
+from firelater import metrics
+
 logger = logging.getLogger("firelater.cache")
 
 
@@ -49,6 +51,7 @@ class CircuitBreaker:
             was_open = self.state is not BreakerState.CLOSED
             self.state = BreakerState.CLOSED
         if was_open:
+            metrics.BREAKER_OPEN.set(0)
             logger.warning(
                 "Redis reachable again; cache resumes after %.1fs",
                 time.monotonic() - self.opened_at,
@@ -57,6 +60,7 @@ class CircuitBreaker:
         return was_open
 
     def record_failure(self, error: BaseException) -> None:
+        metrics.REDIS_ERRORS.labels(error=type(error).__name__).inc()
         with self._lock:
             newly_open = self.state is BreakerState.CLOSED
             self.state = BreakerState.OPEN
@@ -65,6 +69,7 @@ class CircuitBreaker:
                 self.opened_at = time.monotonic()
                 self.openings += 1
         if newly_open:
+            metrics.BREAKER_OPEN.set(1)
             logger.warning(
                 "Redis unavailable (%s: %s); serving from PostgreSQL for %.1fs before retrying",
                 type(error).__name__,
@@ -74,6 +79,7 @@ class CircuitBreaker:
             )
 
     def reset(self) -> None:
+        metrics.BREAKER_OPEN.set(0)
         with self._lock:
             self.state = BreakerState.CLOSED
             self.open_until = 0.0

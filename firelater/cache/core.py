@@ -32,6 +32,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
+from firelater import metrics
 from firelater.cache import codec, scripts
 from firelater.cache.breaker import CircuitBreaker
 from firelater.cache.keys import check_tenant, current_tenant, meta_key, tenant_prefix, value_key
@@ -129,6 +130,16 @@ def reset_backend() -> None:
 
 # --- Reads -------------------------------------------------------------------------------
 
+_result_counters: dict[tuple[str, str], Any] = {}
+
+
+def _count(entry_id: str, status: str) -> None:
+    counter = _result_counters.get((entry_id, status))
+    if counter is None:
+        counter = metrics.CACHE_RESULTS.labels(entry=entry_id, result=status)
+        _result_counters[(entry_id, status)] = counter
+    counter.inc()
+
 
 def get_or_set(
     entry: CacheEntry,
@@ -141,6 +152,7 @@ def get_or_set(
     be = _backend
     mode = be.breaker.allow()
     if mode is None or (mode == "probe" and not _recover(be)):
+        _count(entry.id, BYPASS)
         return _bypass(key, tenant, fetcher)
 
     stats_key = meta_key(tenant, "stats")
@@ -149,11 +161,15 @@ def get_or_set(
         stored = be.script("READ")(keys=[key, stats_key], args=[tail], client=be.client)
     except RedisError as error:
         be.breaker.record_failure(error)
+        _count(entry.id, BYPASS)
         return _bypass(key, tenant, fetcher)
     if stored is not None:
         logger.debug("Cache hit %s", key, extra={"key": key, "tenant": tenant})
+        _count(entry.id, HIT)
         return CacheResult(codec.unpack(stored), HIT, key)
-    return _on_miss(be, entry, key, tenant, tail, fetcher)
+    result = _on_miss(be, entry, key, tenant, tail, fetcher)
+    _count(entry.id, result.status)
+    return result
 
 
 def _on_miss(
@@ -280,6 +296,8 @@ def invalidate_entries(tenant: str, entries: Iterable[CacheEntry | str]) -> int:
         be.breaker.record_failure(error)
         _remember(tenant, entry_ids)
         return 0
+    for entry_id in entry_ids:
+        metrics.CACHE_INVALIDATIONS.labels(entry=entry_id).inc()
     logger.info(
         "Cache invalidated %s: %s (%d keys)",
         tenant,
@@ -331,6 +349,7 @@ def _run_invalidate_tenant(be: _Backend, tenant: str) -> int:
 
 
 def _remember(tenant: str, entry_ids: list[str] | None) -> None:
+    metrics.CACHE_DEFERRED_INVALIDATIONS.inc()
     with _pending_lock:
         if entry_ids is None or _pending.get(tenant, set()) is None:
             _pending[tenant] = None

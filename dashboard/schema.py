@@ -1,0 +1,223 @@
+"""OpenAPI descriptions of the dashboard responses (documentation only; never used to render).
+
+Field names are snake_case here; the schema's post-processing hook camelizes them as the
+renderer does, so the schema matches what clients receive.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+from applications.models import HealthStatus
+from changes.models import Change
+from firelater.models import Priority
+from issues.models import Issue
+from requests_app.models import Request
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class IssueCounts(serializers.Serializer):
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    critical = serializers.IntegerField(help_text="Open issues of critical priority.")
+    overdue = serializers.IntegerField(help_text="Open issues past their SLA due time.")
+    resolved_today = serializers.IntegerField()
+
+
+class ChangeCounts(serializers.Serializer):
+    total = serializers.IntegerField()
+    pending_approval = serializers.IntegerField()
+    scheduled_this_week = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class RequestCounts(serializers.Serializer):
+    total = serializers.IntegerField()
+    open = serializers.IntegerField()
+    pending_approval = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+
+
+class HealthCounts(serializers.Serializer):
+    total = serializers.IntegerField()
+    healthy = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    critical = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+
+
+class OverviewResponse(serializers.Serializer):
+    issues = IssueCounts()
+    changes = ChangeCounts()
+    requests = RequestCounts()
+    applications = HealthCounts()
+
+
+class TrendDay(serializers.Serializer):
+    date = serializers.DateField()
+    created = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class TierHealth(serializers.Serializer):
+    tier = serializers.IntegerField(min_value=1, max_value=4)
+    healthy = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    critical = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+
+
+class ApplicationHealth(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    tier = serializers.IntegerField(min_value=1, max_value=4)
+    score = serializers.IntegerField(allow_null=True, min_value=0, max_value=100)
+    calculated_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=HealthStatus.choices)
+
+
+class HealthBuckets(serializers.Serializer):
+    healthy = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    critical = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+
+
+class HealthResponse(serializers.Serializer):
+    total = serializers.IntegerField()
+    buckets = HealthBuckets()
+    by_tier = TierHealth(many=True)
+    applications = ApplicationHealth(many=True)
+
+
+class ActivityEvent(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["issue", "change", "request"])
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    title = serializers.CharField()
+    action = serializers.ChoiceField(choices=["created", "updated", "resolved", "fulfilled"])
+    at = serializers.DateTimeField()
+
+
+class PriorityCount(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    count = serializers.IntegerField()
+
+
+class IssueStatusCount(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Issue.Status.choices)
+    count = serializers.IntegerField()
+
+
+class RequestStatusCount(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Request.Status.choices)
+    count = serializers.IntegerField()
+
+
+class ApplicationRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class UpcomingChange(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Change.Status.choices)
+    risk = serializers.ChoiceField(choices=Change.Risk.choices)
+    type = serializers.ChoiceField(choices=Change.Type.choices)
+    scheduled_start = serializers.DateTimeField()
+    scheduled_end = serializers.DateTimeField(allow_null=True)
+    application = ApplicationRef(allow_null=True)
+
+
+class UpcomingResponse(serializers.Serializer):
+    days = serializers.IntegerField()
+    total = serializers.IntegerField()
+    shown = serializers.IntegerField()
+    changes = UpcomingChange(many=True)
+
+
+class MobileResponse(serializers.Serializer):
+    open_issues = serializers.IntegerField()
+    critical_issues = serializers.IntegerField()
+    overdue_issues = serializers.IntegerField()
+    changes_pending_approval = serializers.IntegerField()
+    requests_pending_approval = serializers.IntegerField()
+    upcoming_changes = serializers.IntegerField()
+    critical_applications = serializers.IntegerField()
+    needs_attention = serializers.IntegerField()
+    generated_at = serializers.DateTimeField()
+
+
+class TopKey(serializers.Serializer):
+    key = serializers.CharField()
+    hits = serializers.IntegerField()
+
+
+class EntryFigures(serializers.Serializer):
+    entry = serializers.CharField()
+    hits = serializers.IntegerField()
+    misses = serializers.IntegerField()
+
+
+class CacheStatsResponse(serializers.Serializer):
+    tenant = serializers.CharField()
+    hit_rate = serializers.FloatField(help_text="Percent of reads served from Redis.")
+    hits = serializers.IntegerField()
+    misses = serializers.IntegerField()
+    total_keys = serializers.IntegerField()
+    memory_used = serializers.CharField(help_text='Human readable, e.g. "45.2KB".')
+    memory_bytes = serializers.IntegerField()
+    top_keys = TopKey(many=True)
+    entries = EntryFigures(many=True)
+
+
+class InvalidateResponse(serializers.Serializer):
+    tenant = serializers.CharField()
+    category = serializers.CharField()
+    keys_dropped = serializers.IntegerField()
+
+
+X_CACHE = OpenApiParameter(
+    "X-Cache",
+    str,
+    OpenApiParameter.HEADER,
+    response=True,
+    enum=["HIT", "MISS", "BYPASS"],
+    description="How the answer was obtained: from Redis, computed, or computed with Redis "
+    "unusable.",
+)
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
+    404: OpenApiResponse(ErrorSerializer, description="Unknown host."),
+}
+
+
+STAFF_ERRORS = {
+    **ERRORS,
+    403: OpenApiResponse(ErrorSerializer, description="Not staff of this tenant."),
+}
+
+
+def dashboard_schema(response: object, *, summary: str, parameters: list | None = None):  # type: ignore[no-untyped-def]
+    """extend_schema for a cached dashboard endpoint (with its X-Cache header and errors)."""
+    responses: dict[int, object] = {200: response, **ERRORS}
+    if parameters:
+        responses[400] = OpenApiResponse(description="Invalid query parameter (field errors).")
+    return extend_schema(
+        summary=summary,
+        parameters=[*(parameters or []), X_CACHE],
+        responses=responses,
+        tags=["dashboard"],
+    )
+
+
+DAYS = OpenApiParameter(
+    "days", int, description="Days back, today included (1 to 365).", default=30
+)
+LIMIT = OpenApiParameter("limit", int, description="How many events (1 to 100).", default=20)

@@ -1,0 +1,134 @@
+"""/healthz, /readyz, /metrics, request ids, JSON logs and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from tests.cache.conftest import free_port, point_cache_at
+
+
+@pytest.mark.parametrize("host", ["acme.localhost", "localhost", "unknown.example"])
+def test_liveness_answers_on_every_host_without_io(host):
+    # No `db` fixture: any database access here would raise.
+    response = Client(HTTP_HOST=host).get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readiness_is_ok_with_both_services(db):
+    response = Client(HTTP_HOST="acme.localhost").get("/readyz")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"]
+    assert body["checks"]["redis"]["ok"]
+
+
+def test_readiness_with_redis_down_is_degraded_but_200(db, settings):
+    point_cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
+    response = Client(HTTP_HOST="localhost").get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["redis"]["ok"] is False
+
+
+def test_readiness_with_redis_stopped_for_real(db, private_redis):
+    private_redis.kill()
+    response = Client(HTTP_HOST="acme.localhost").get("/readyz")
+    assert (response.status_code, response.json()["status"]) == (200, "degraded")
+
+
+def test_metrics_are_served_to_loopback_without_a_proxy(acme_api, in_acme):
+    acme_api.get("/api/v1/dashboard/overview/")
+    acme_api.get("/api/v1/dashboard/overview/")
+    response = Client(HTTP_HOST="acme.localhost").get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'firelater_cache_results_total{entry="dashboard:overview",result="HIT"}' in text
+    assert "firelater_request_duration_seconds_bucket" in text
+    assert "firelater_cache_breaker_open" in text
+
+
+def test_metrics_are_hidden_from_proxied_requests(db):
+    client = Client(HTTP_HOST="acme.localhost", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_need_the_token_when_one_is_configured(db, settings):
+    settings.METRICS_TOKEN = "s3cret-token"
+    client = Client(HTTP_HOST="localhost")
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
+def test_every_response_carries_a_request_id(acme_api, in_acme):
+    made = acme_api.get("/api/v1/issues/")
+    assert len(made["X-Request-ID"]) == 32
+    kept = acme_api.get("/api/v1/issues/", HTTP_X_REQUEST_ID="trace-abc-12345")
+    assert kept["X-Request-ID"] == "trace-abc-12345"
+    hostile = acme_api.get("/api/v1/issues/", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert hostile["X-Request-ID"] != "bad id\nwith newline"
+
+
+def test_each_request_is_logged_once_with_its_context(acme_api, in_acme, caplog):
+    caplog.set_level(logging.INFO, logger="firelater.request")
+    response = acme_api.get("/api/v1/dashboard/overview/", HTTP_X_REQUEST_ID="req-0000-1111")
+    records = [r for r in caplog.records if r.name == "firelater.request"]
+    assert len(records) == 1
+    record = records[0]
+    assert (record.tenant, record.path, record.status) == (
+        "acme",
+        "/api/v1/dashboard/overview/",
+        200,
+    )
+    assert record.cache == response["X-Cache"] == "MISS"
+    assert record.request_id == "req-0000-1111"
+    assert record.duration_ms > 0
+
+
+def test_the_json_formatter_writes_one_object_per_line(acme_api, in_acme):
+    from django.conf import settings
+    from pythonjsonlogger.json import JsonFormatter
+
+    from firelater.request_log import RequestContextFilter
+
+    config = settings.LOGGING["formatters"]["json"]
+    formatter = JsonFormatter(config["fmt"], rename_fields=config["rename_fields"])
+    record = logging.LogRecord(
+        "firelater.request", logging.INFO, __file__, 1, "GET / 200", (), None
+    )
+    record.path, record.status, record.cache, record.duration_ms = "/", 200, "HIT", 1.5
+    RequestContextFilter().filter(record)
+    line = formatter.format(record)
+    assert "\n" not in line
+    data = json.loads(line)
+    assert data["level"] == "INFO"
+    assert data["path"] == "/"
+    assert data["cache"] == "HIT"
+    assert "request_id" in data
+
+
+def test_the_openapi_schema_describes_the_dashboard(acme_api, in_acme):
+    response = acme_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    overview = schema["paths"]["/api/v1/dashboard/overview/"]["get"]
+    assert "X-Cache" in overview["responses"]["200"]["headers"]
+    props = schema["components"]["schemas"]["IssueCounts"]["properties"]
+    assert "resolvedToday" in props  # camelCase, as the API answers
+    assert "/api/admin/cache/stats" in schema["paths"] or "/api/admin/cache/stats/" in str(
+        schema["paths"]
+    )
+
+
+def test_the_docs_page_uses_local_assets(acme_browser, in_acme):
+    response = acme_browser.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower()
