@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import (
@@ -112,4 +113,8 @@ def json_not_found(request: HttpRequest, exception: Http404 | None = None) -> Js
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
+    # Django calls this inside its `except` block, so the exception is still at hand.
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return JsonResponse({"detail": "The database is unavailable; try again."}, status=503)
     return JsonResponse({"detail": "Internal server error."}, status=500)

@@ -33,7 +33,7 @@ from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 from firelater import metrics
-from firelater.cache import codec, scripts
+from firelater.cache import codec, deferred, scripts
 from firelater.cache.breaker import CircuitBreaker
 from firelater.cache.keys import check_tenant, current_tenant, meta_key, tenant_prefix, value_key
 from firelater.cache.registry import CacheEntry, registry
@@ -350,6 +350,7 @@ def _run_invalidate_tenant(be: _Backend, tenant: str) -> int:
 
 def _remember(tenant: str, entry_ids: list[str] | None) -> None:
     metrics.CACHE_DEFERRED_INVALIDATIONS.inc()
+    deferred.record(tenant, entry_ids)
     with _pending_lock:
         if entry_ids is None or _pending.get(tenant, set()) is None:
             _pending[tenant] = None
@@ -370,7 +371,17 @@ def pending_invalidations() -> dict[str, set[str] | None]:
 
 
 def _replay_pending(be: _Backend) -> None:
-    """Run remembered invalidations; raises RedisError if Redis fails meanwhile."""
+    """Run remembered invalidations, this process's and every other's (kept in PostgreSQL);
+    raises RedisError if Redis fails meanwhile."""
+    shared = deferred.pending()
+    for _row_id, tenant, entry_ids in shared:
+        if entry_ids is None:
+            _run_invalidate_tenant(be, tenant)
+        else:
+            _run_invalidate(be, tenant, sorted(entry_ids))
+    if shared:
+        deferred.forget([row_id for row_id, _tenant, _entries in shared])
+        logger.warning("Replayed %d deferred cache invalidation(s)", len(shared))
     with _pending_lock:
         work = dict(_pending)
     for tenant, entry_ids in work.items():
@@ -411,11 +422,16 @@ def _ensure_retry_thread() -> None:
 
 
 def _retry_loop() -> None:
-    while True:
-        be = _backend
-        time.sleep(max(0.2, be.config.breaker_cooldown))
-        with _pending_lock:
-            if not _pending:
-                return
-        if be.breaker.allow() is not None:
-            _recover(be)
+    from django.db import connection
+
+    try:
+        while True:
+            be = _backend
+            time.sleep(max(0.2, be.config.breaker_cooldown))
+            with _pending_lock:
+                if not _pending:
+                    return
+            if be.breaker.allow() is not None:
+                _recover(be)
+    finally:
+        connection.close()  # this thread's own database connection

@@ -147,3 +147,22 @@ def test_when_the_lock_holder_process_is_killed_another_reader_computes(
     finally:
         holder.kill()
     assert (result.status, result.value) == (MISS, {"from": "survivor"})
+
+
+def test_another_processs_deferred_invalidation_is_replayed_before_a_hit(
+    acme_context, entry, private_redis
+):
+    """Worker B failed to invalidate (recorded in PostgreSQL); worker A, recovering, must
+    replay it before serving the entry it still has in Redis."""
+    from tenants.models import DeferredCacheInvalidation
+
+    get_or_set(entry, None, lambda: {"v": "old"})
+    private_redis.hang()
+    try:
+        assert get_or_set(entry, None, lambda: {"v": "new"}).status == BYPASS  # A sees it
+        DeferredCacheInvalidation.objects.create(tenant="acme", entry_ids=[entry.id])  # B
+    finally:
+        private_redis.resume()
+    after = _read_until_cached(entry, lambda: {"v": "new"})
+    assert (after.status, after.value) == (MISS, {"v": "new"})
+    assert not DeferredCacheInvalidation.objects.exists()
