@@ -95,7 +95,8 @@ def _issue_rows(n, rng, now, users, apps) -> Iterator[Issue]:  # type: ignore[no
             reporter=rng.choice(users),
             assignee=rng.choice(users) if status != Issue.Status.NEW else None,
             created_at=created,
-            updated_at=resolved or min(now, created + timedelta(hours=rng.uniform(0, 6))),
+            # Last touched some time after creation, never in the future.
+            updated_at=resolved or created + (now - created) * rng.uniform(0, 0.3),
             resolved_at=resolved,
             sla_due_at=created + SLA_BY_PRIORITY[priority],
         )

@@ -1,6 +1,6 @@
 """The server-rendered dashboard at `/` of each tenant host.
 
-Every figure comes from the cached dashboard entries through dashboard.views.cached_entry,
+Every figure comes from the cached dashboard entries through dashboard.entries.read_entry,
 the same call and parameters as the JSON API: a page view is a cache hit when the API's
 was. The page's script refreshes it from that API; without JavaScript it is complete.
 """
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_GET
 from applications.models import Application, HealthStatus
 from dashboard import entries
 from dashboard.charts import bar_rows, trend_chart
-from dashboard.views import cached_entry
+from dashboard.entries import read_entry
 from firelater.cache import BYPASS, HIT, MISS, CacheEntry
 from firelater.models import Priority
 from issues.models import Issue
@@ -33,8 +34,16 @@ logger = logging.getLogger(__name__)
 
 TREND_PERIODS = (7, 30, 90)
 UPCOMING_SHOWN = 6
-ACTIVITY_SHOWN = 12
-_TONES = {"critical": "critical", "high": "warning", "medium": "neutral", "low": "neutral"}
+ACTIVITY_SHOWN = 10
+REFRESH_SECONDS = 45  # how often the open page refreshes itself from the API
+_PRIORITY_TONES = {"critical": "critical", "high": "warning"}
+_STATUS_TONES = {"resolved": "healthy", "closed": "muted"}
+# Where each activity type's records live in the admin (links for staff users).
+ADMIN_MODELS = {
+    "issue": "issues/issue",
+    "change": "changes/change",
+    "request": "requests_app/request",
+}
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,12 @@ def _with_datetimes(item: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return parsed
 
 
+def _admin_path(event: Mapping[str, Any]) -> str:
+    """The event's record in the admin, relative to the admin index ("" if unknown)."""
+    model = ADMIN_MODELS.get(event["type"])
+    return f"{model}/{event['id']}/change/" if model else ""
+
+
 def _cache_summary(statuses: Mapping[str, str]) -> str:
     """One X-Cache value for the page: HIT only if every section was a hit."""
     for status in (BYPASS, MISS):
@@ -177,17 +192,42 @@ def _cache_summary(statuses: Mapping[str, str]) -> str:
     return HIT
 
 
-def _api_urls(days: int) -> dict[str, str]:
+def _script_config(days: int) -> dict[str, Any]:
+    """What static/dashboard/dashboard.js needs: the API's URLs and the page's limits."""
+    activity_limit = entries.ACTIVITY.default_params["limit"]
     return {
-        "overview": reverse("dashboard-overview"),
-        "trends": reverse("dashboard-trends"),
-        "health": reverse("dashboard-health"),
-        "by_priority": reverse("dashboard-issues-by-priority"),
-        "by_status": reverse("dashboard-issues-by-status"),
-        "upcoming": reverse("dashboard-changes-upcoming"),
-        "activity": reverse("dashboard-activity")
-        + f"?limit={entries.ACTIVITY.default_params['limit']}",
+        "api": {
+            "overview": reverse("dashboard-overview"),
+            "trends": reverse("dashboard-trends"),
+            "health": reverse("dashboard-health"),
+            "by_priority": reverse("dashboard-issues-by-priority"),
+            "by_status": reverse("dashboard-issues-by-status"),
+            "upcoming": reverse("dashboard-changes-upcoming"),
+            "activity": f"{reverse('dashboard-activity')}?limit={activity_limit}",
+        },
+        "days": days,
+        "timeZone": settings.TIME_ZONE,
+        "loginUrl": reverse("login"),
+        "upcomingShown": UPCOMING_SHOWN,
+        "activityShown": ACTIVITY_SHOWN,
+        "refreshSeconds": REFRESH_SECONDS,
     }
+
+
+def _upcoming(upcoming: Mapping[str, Any]) -> dict[str, Any]:
+    shown = upcoming["changes"][:UPCOMING_SHOWN]
+    return {
+        **upcoming,
+        "changes": [_with_datetimes(c, "scheduledStart", "scheduledEnd") for c in shown],
+        "hidden": upcoming["total"] - len(shown),
+    }
+
+
+def _activity(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**_with_datetimes(event, "at"), "admin_path": _admin_path(event)}
+        for event in events[:ACTIVITY_SHOWN]
+    ]
 
 
 def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
@@ -195,42 +235,33 @@ def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     statuses: dict[str, str] = {}
     for name, (entry, params) in dashboard_sections(days).items():
-        result = cached_entry(entry, params)
+        result = read_entry(entry, params)
         values[name], statuses[name] = result.value, result.status
 
-    overview = values["overview"]
-    upcoming = values["upcoming"]
-    has_data = any(overview[group]["total"] for group in overview)
+    overview, by_priority, by_status = (
+        values["overview"],
+        values["by_priority"],
+        values["by_status"],
+    )
     context = {
         "days": days,
         "periods": TREND_PERIODS,
-        "has_data": has_data,
+        "has_data": any(counts["total"] for counts in overview.values()),
         "cards": overview_cards(overview),
         "trend": trend_chart(values["trends"]),
         "health": values["health"],
         "tiers": health_by_tier(values["health"]),
         "by_priority": bar_rows(
-            values["by_priority"], "priority", Priority.choices, "by_priority", _TONES
+            by_priority, "priority", Priority.choices, "by_priority", _PRIORITY_TONES
         ),
-        "by_status": bar_rows(values["by_status"], "status", Issue.Status.choices, "by_status"),
-        "open_issue_count": sum(row["count"] for row in values["by_priority"]),
-        "issue_count": sum(row["count"] for row in values["by_status"]),
-        "upcoming": {
-            **upcoming,
-            "changes": [
-                _with_datetimes(c, "scheduledStart", "scheduledEnd")
-                for c in upcoming["changes"][:UPCOMING_SHOWN]
-            ],
-            "hidden": upcoming["total"] - min(upcoming["shown"], UPCOMING_SHOWN),
-        },
-        "activity": [_with_datetimes(a, "at") for a in values["activity"][:ACTIVITY_SHOWN]],
-        "config": {
-            "api": _api_urls(days),
-            "days": days,
-            "upcomingShown": UPCOMING_SHOWN,
-            "activityShown": ACTIVITY_SHOWN,
-            "refreshSeconds": 45,
-        },
+        "by_status": bar_rows(
+            by_status, "status", Issue.Status.choices, "by_status", _STATUS_TONES
+        ),
+        "open_issue_count": sum(row["count"] for row in by_priority),
+        "issue_count": sum(row["count"] for row in by_status),
+        "upcoming": _upcoming(values["upcoming"]),
+        "activity": _activity(values["activity"]),
+        "config": _script_config(days),
     }
     return context, statuses
 
@@ -246,6 +277,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         # The cache may hold some sections, but a half-empty dashboard would mislead.
         logger.exception("Dashboard unavailable", extra={"tenant": request.tenant.schema_name})
         return render(request, "dashboard/unavailable.html", status=503)
+    if request.user.is_staff:
+        context["config"]["admin"] = {"index": reverse("admin:index"), "models": ADMIN_MODELS}
     response = render(request, "dashboard/index.html", context)
     response["X-Cache"] = _cache_summary(statuses)
     response["X-Cache-Entries"] = ", ".join(f"{k}={v}" for k, v in statuses.items())

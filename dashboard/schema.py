@@ -6,18 +6,20 @@ renderer does, so the schema matches what clients receive.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 
 from applications.models import HealthStatus
 from changes.models import Change
 from firelater.models import Priority
+from firelater.openapi import ErrorSerializer
 from issues.models import Issue
 from requests_app.models import Request
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class IssueCounts(serializers.Serializer):
@@ -50,6 +52,8 @@ class HealthCounts(serializers.Serializer):
     unknown = serializers.IntegerField()
 
 
+# many=False: the viewset's `list` action returns this object, not a list of them.
+@extend_schema_serializer(many=False)
 class OverviewResponse(serializers.Serializer):
     issues = IssueCounts()
     changes = ChangeCounts()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from djangorestframework_camel_case.util import camelize
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboard import entries
+from dashboard.entries import read_entry
 from dashboard.schema import (
     DAYS,
     LIMIT,
@@ -38,23 +38,14 @@ from dashboard.serializers import (
     TrendsParams,
 )
 from dashboard.services import cache_invalidate_for_tenant, cache_stats_for_platform
-from firelater.cache import CacheEntry, CacheResult, current_tenant, get_or_set
+from firelater.cache import CacheEntry, current_tenant
 from firelater.cache.stats import tenant_stats
-
-
-def cached_entry(entry: CacheEntry, params: dict[str, Any]) -> CacheResult:
-    """The entry's camelCase JSON for the current tenant, through the cache.
-
-    The one code path to a dashboard entry: the API and the HTML pages both call it, so
-    a page view is a cache hit when the API's was, and the other way round.
-    """
-    return get_or_set(entry, params, lambda: camelize(entry.fetch(**params)))  # type: ignore[misc]
 
 
 def cached_entry_response(request: Request, entry: CacheEntry, params: dict[str, Any]) -> Any:
     """The entry's JSON through the cache. A JSON client gets the stored bytes as they are
     (no parse, no re-render); the browsable API gets them rendered as a page."""
-    result = cached_entry(entry, params)
+    result = read_entry(entry, params)
     if getattr(request.accepted_renderer, "format", "json") == "json":
         response: Any = HttpResponse(result.body, content_type="application/json")
     else:
@@ -72,8 +63,10 @@ def _params(serializer_class: type[serializers.Serializer], request: Request) ->
 class DashboardViewSet(viewsets.ViewSet):
     """FireLater's dashboard, per tenant. Every response carries X-Cache."""
 
+    # Each action takes `format`: the router's suffix URLs (overview.json) pass it.
+
     @dashboard_schema(OverviewResponse, summary="Overview (same body as overview/)")
-    def list(self, request: Request) -> Any:
+    def list(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.OVERVIEW, {})
 
     @dashboard_schema(
@@ -81,19 +74,19 @@ class DashboardViewSet(viewsets.ViewSet):
         summary="Headline counts of issues, changes, requests and application health",
     )
     @action(detail=False)
-    def overview(self, request: Request) -> Any:
+    def overview(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.OVERVIEW, {})
 
     @dashboard_schema(
         TrendDay(many=True), summary="Issues created and resolved per day", parameters=[DAYS]
     )
     @action(detail=False)
-    def trends(self, request: Request) -> Any:
+    def trends(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.TRENDS, _params(TrendsParams, request))
 
     @dashboard_schema(HealthResponse, summary="Application health buckets, per tier, latest scores")
     @action(detail=False)
-    def health(self, request: Request) -> Any:
+    def health(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.HEALTH_DISTRIBUTION, {})
 
     @dashboard_schema(
@@ -102,32 +95,32 @@ class DashboardViewSet(viewsets.ViewSet):
         parameters=[LIMIT],
     )
     @action(detail=False)
-    def activity(self, request: Request) -> Any:
+    def activity(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.ACTIVITY, _params(ActivityParams, request))
 
     @dashboard_schema(PriorityCount(many=True), summary="Open issues per priority")
     @action(detail=False, url_path="issues/by-priority")
-    def issues_by_priority(self, request: Request) -> Any:
+    def issues_by_priority(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.ISSUES_BY_PRIORITY, {})
 
     @dashboard_schema(IssueStatusCount(many=True), summary="Issues per status")
     @action(detail=False, url_path="issues/by-status")
-    def issues_by_status(self, request: Request) -> Any:
+    def issues_by_status(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.ISSUES_BY_STATUS, {})
 
     @dashboard_schema(UpcomingResponse, summary="Changes scheduled in the next 7 days")
     @action(detail=False, url_path="changes/upcoming")
-    def changes_upcoming(self, request: Request) -> Any:
+    def changes_upcoming(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.CHANGES_UPCOMING, {})
 
     @dashboard_schema(RequestStatusCount(many=True), summary="Service requests per status")
     @action(detail=False, url_path="requests/by-status")
-    def requests_by_status(self, request: Request) -> Any:
+    def requests_by_status(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.REQUESTS_BY_STATUS, {})
 
     @dashboard_schema(MobileResponse, summary="Compact summary for the mobile app")
     @action(detail=False)
-    def mobile(self, request: Request) -> Any:
+    def mobile(self, request: Request, format: str | None = None) -> Any:
         return cached_entry_response(request, entries.MOBILE, {})
 
 

@@ -36,6 +36,10 @@ def _fast_password_hashing() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     """Schema creation is slow: the test tenants are created once, committed, for all tests."""
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        # pytest-django creates the test database only when a collected test needs one;
+        # otherwise the settings still name the real database, which must stay untouched.
+        return
     with django_db_blocker.unblock():
         public_tenant_ensure()
         for slug, name in (("acme", "Acme"), ("globex", "Globex")):

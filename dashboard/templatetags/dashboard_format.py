@@ -21,7 +21,7 @@ def number(value: int | None) -> str:
 @register.filter
 def ago(moment: dt.datetime | None) -> str:
     """A short relative time: 'just now', '5 min ago', '3 h ago', '2 d ago'."""
-    if moment is None:
+    if not isinstance(moment, dt.datetime):  # e.g. the empty <template> row
         return ""
     seconds = max(0, int((timezone.now() - moment).total_seconds()))
     if seconds < 60:

@@ -68,6 +68,7 @@ def _make_time_stable(now=None) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def live_tenants(django_db_setup, django_db_blocker) -> Iterator[list[LiveTenant]]:  # type: ignore[no-untyped-def]
     created: list[LiveTenant] = []
+    assert connection.settings_dict["NAME"].startswith("test_"), "never the real database"
     with django_db_blocker.unblock():
         try:
             for slug in ("stressa", "stressb"):

@@ -1,0 +1,158 @@
+"""Browser test fixtures: a tenant of their own, a live server, chromium through playwright.
+
+Why not pytest-django's live_server: it forces transactional_db, whose teardown flushes
+the public schema's tables, the tenants table included, and so would remove the session's
+acme and globex for every later test. Instead this module's tenant ("browser") gets real,
+committed data and is dropped (schema and row) at the end; acme and globex are untouched.
+
+Playwright's sync API keeps an asyncio loop running in the test's thread, where Django
+refuses database calls; database work here therefore runs in a short-lived worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connection, connections
+from django.test.testcases import QuietWSGIRequestHandler
+from django_tenants.utils import tenant_context
+
+from firelater.cache import invalidate_tenant
+from firelater.cache.stats import reset_tenant_stats
+from tenants.middleware import flush_tenant_lookup_cache
+from tenants.models import Tenant
+from tenants.services import tenant_setup
+from tests.pages.figures import build_small_world
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SLUG = "browser"
+USERNAME, PASSWORD = "admin", "browser-pass-123"
+
+T = TypeVar("T")
+
+
+def in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run database work outside the thread that runs playwright's event loop."""
+
+    def call() -> T:
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def _drop_tenant() -> None:
+    connection.set_schema_to_public()
+    tenant = Tenant.objects.filter(slug=SLUG).first()
+    if tenant is not None:
+        tenant.delete(force_drop=True)  # the schema too: nothing is left behind
+        invalidate_tenant(SLUG)
+        reset_tenant_stats(SLUG)
+    flush_tenant_lookup_cache()
+
+
+def _create_tenant() -> dict[str, Any]:
+    _drop_tenant()  # a run that was killed half-way may have left it
+    setup = tenant_setup(
+        slug=SLUG,
+        name="Browser Test Co",
+        domain=f"{SLUG}.localhost",
+        admin_username=USERNAME,
+        admin_password=PASSWORD,
+    )
+    with tenant_context(setup.tenant):
+        admin = get_user_model().objects.get(username=USERNAME)
+        build_small_world(reporter=admin)  # committed: the live server sees it
+    connection.set_schema_to_public()
+    return {"admin_id": admin.pk}
+
+
+@pytest.fixture(scope="module")
+def browser_tenant(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The "browser" tenant with a small world of committed records; dropped afterwards.
+
+    The database stays unblocked for the whole module: the live server's threads query it.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is missing: `make test` installs it (apt-get install chromium)")
+    with django_db_blocker.unblock():
+        info = in_worker_thread(_create_tenant)
+        try:
+            yield info
+        finally:
+            in_worker_thread(_drop_tenant)
+
+
+@pytest.fixture(scope="module")
+def live_url(browser_tenant) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The browser tenant's base URL on a live WSGI server (the real app: WhiteNoise
+    serves the static files, DEBUG is off as in production)."""
+    server = ThreadedWSGIServer(
+        ("127.0.0.1", 0), QuietWSGIRequestHandler, allow_reuse_address=False
+    )
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{SLUG}.localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser(live_url):  # type: ignore[no-untyped-def]
+    """Debian's chromium, headless (playwright's own browser download is not used)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def log_in(page: Any, live_url: str) -> None:
+    page.goto(f"{live_url}/")
+    assert "/login/" in page.url
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_url}/")
+
+
+@pytest.fixture(scope="module")
+def session_state(browser, live_url) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Cookies of a logged-in session, so each test starts logged in without the form."""
+    context = browser.new_context()
+    log_in(context.new_page(), live_url)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser, live_url, session_state):  # type: ignore[no-untyped-def]
+    """A logged-in desktop page of its own (fresh context); any uncaught script error
+    fails the test."""
+    context = browser.new_context(
+        storage_state=session_state, viewport={"width": 1280, "height": 900}, base_url=live_url
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    yield page
+    context.close()
+    assert not script_errors, f"uncaught errors in the page's script: {script_errors}"

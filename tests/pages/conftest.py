@@ -1,0 +1,46 @@
+"""Page test fixtures: an empty cache per test, logged-in browsers, a small world in acme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_redis import get_redis_connection
+from django_tenants.utils import tenant_context
+
+from firelater.cache import reset_backend
+from tests.conftest import ADMIN_PASSWORD
+from tests.pages.figures import build_small_world
+
+
+@pytest.fixture(autouse=True)
+def clean_cache() -> Iterator[None]:
+    """The database rolls back after each test; the cache must start empty as well."""
+    reset_backend()
+    get_redis_connection("default").flushdb()
+    yield
+    reset_backend()
+
+
+@pytest.fixture
+def globex_browser(globex) -> Client:  # type: ignore[no-untyped-def]
+    client = Client(HTTP_HOST="globex.localhost")
+    with tenant_context(globex):
+        assert client.login(username="admin", password=ADMIN_PASSWORD)
+    return client
+
+
+@pytest.fixture
+def small_world(acme_admin) -> None:  # type: ignore[no-untyped-def]
+    build_small_world(reporter=acme_admin)
+
+
+@pytest.fixture
+def acme_staffless_browser(in_acme) -> Client:  # type: ignore[no-untyped-def]
+    """Logged in to acme as a user who is not staff."""
+    get_user_model().objects.create_user("agent", password="agent-pass-123")
+    client = Client(HTTP_HOST="acme.localhost")
+    assert client.login(username="agent", password="agent-pass-123")
+    return client
