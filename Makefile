@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench install services migrate seed superuser clean-data help
+.PHONY: run test test-fast lint bench install services chromium migrate seed superuser clean-data help
 
 help:
 	@echo "make run    - install, start services if needed, migrate, seed demo, serve on $(HOST):$(PORT)"
 	@echo "make test   - install, start services if needed, run the whole test suite"
-	@echo "make lint   - ruff, formatting and migrations check"
+	@echo "make lint   - ruff, formatting, migrations check, mypy (strict on the cache)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -47,8 +47,11 @@ run: seed
 superuser: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser
 
-test: services
+test: services chromium
 	$(PY) -m pytest
+
+chromium: install  # the browser tests drive Debian's chromium; installed when missing
+	$(PY) scripts/ensure_chromium.py
 
 test-fast: services
 	$(PY) -m pytest -m "not slow"
@@ -57,6 +60,19 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(VENV)/bin/mypy
+
+# Benchmarks, not part of `make test` (under 20 minutes on 2 cores): their own database
+# (firelater_bench) and Redis db 14; results in bench/results/ (latest.md, latest.json, PNGs).
+# BENCH_ARGS=--quick for a short smoke run (results in bench/results/quick/).
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+bench: services $(BENCH_STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean-data:
 	rm -rf .data

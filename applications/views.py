@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -41,13 +42,19 @@ class ApplicationViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: Application) -> None:
         application_delete(application=instance)
 
+    # The GET is a paginated list (the viewset's filters do not apply to it); the POST
+    # creates a score and answers 201.
+    @extend_schema(methods=["GET"], responses=HealthScoreSerializer(many=True), filters=False)
+    @extend_schema(methods=["POST"], responses={201: HealthScoreSerializer})
     @action(
         detail=True,
         methods=["get", "post"],
         url_path="health-scores",
         serializer_class=HealthScoreSerializer,
     )
-    def health_scores(self, request: Request, pk: str | None = None) -> Response:
+    def health_scores(
+        self, request: Request, pk: str | None = None, format: str | None = None
+    ) -> Response:
         # Not self.get_object(): the list's filters and ordering are the applications', not
         # the scores'.
         application = get_object_or_404(Application.objects.all(), pk=pk)

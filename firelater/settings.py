@@ -67,6 +67,8 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Send SET search_path only when the schema changes, not before every cursor (see
 # tenants.middleware: consecutive requests of one tenant on a connection send none).
 TENANT_LIMIT_SET_CALLS = True
+# Seconds a process keeps a host -> tenant answer (changes in the same process flush it).
+TENANT_LOOKUP_TTL = env.float("TENANT_LOOKUP_TTL", default=30.0)
 
 MIDDLEWARE = [
     "firelater.request_log.RequestLogMiddleware",  # outermost: times and logs every request
@@ -139,6 +141,24 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # redis-py retries failed commands with backoff by default; the cache's circuit breaker
 # decides instead, so a dead Redis costs one fast failure, not seconds of retries.
 CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] = {"retry": Retry(NoBackoff(), 0)}
+# Redis Cluster or Sentinel instead of one server (docs/deploying.md).
+# REDIS_URL=redis+cluster://host:port[,host:port...] (or REDIS_CLUSTER=1): a Redis Cluster,
+# through firelater.cache.cluster (same timeouts, no retries).
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default="+cluster://" in REDIS_URL)
+if REDIS_CLUSTER:
+    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "firelater.cache.cluster.ClusterClient"
+# REDIS_SENTINELS=host:port[,host:port...] with REDIS_URL=redis://<service name>/0: the
+# primary Sentinel names, through django-redis's SentinelClient.
+REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
+if REDIS_SENTINELS:
+    CACHES["default"]["OPTIONS"].update(
+        {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": [(h, int(p)) for h, _, p in (s.rpartition(":") for s in REDIS_SENTINELS)],
+            "SENTINEL_KWARGS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
+        }
+    )
 
 # --- FireLater cache (firelater/cache) ---------------------------------------------------
 # Seconds each dashboard entry lives (contract defaults), shortened by up to
@@ -188,11 +208,45 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "firelater.api.PageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error statuses each operation can answer (firelater/openapi.py)
+    "DEFAULT_SCHEMA_CLASS": "firelater.openapi.AutoSchema",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "firelater.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": env.str("TOKEN_THROTTLE_RATE", default="10/min")},
 }
+
+# --- Security (TLS deployments: docs/deploying.md) ---------------------------------------
+# Everything here is off by default so `make run` works on http://acme.localhost:8000.
+# BEHIND_TLS_PROXY=1 (an HTTPS-terminating proxy in front) turns it all on; each setting
+# can still be set on its own.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+# The proxy must overwrite X-Forwarded-Proto (never pass on a client's): Django then knows
+# a request came in over HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=BEHIND_TLS_PROXY)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=BEHIND_TLS_PROXY)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if BEHIND_TLS_PROXY else 0)
+# Tenant hosts are subdomains of the platform's domain: all of them are HTTPS too.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [
+    # W021 asks for HSTS preload. Preloading is the domain owner's decision, made by
+    # submitting the registrable domain to the browsers' preload list (and hard to undo):
+    # nothing the application can decide. Opt in with SECURE_HSTS_PRELOAD=1.
+    "security.W021",
+]
+# Origins allowed to send session writes from another host (e.g. "https://*.example.com");
+# a same-host form or script needs none.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The tenant is chosen by the Host header: X-Forwarded-Host, which any client can send,
+# must never choose it (tests/security/test_isolation_sweep.py).
+USE_X_FORWARDED_HOST = False
+USE_X_FORWARDED_PORT = False
+# Client address for throttling (token logins): DRF's default trusts a client-sent
+# X-Forwarded-For, so a password guesser could name a new address per attempt. 0: the
+# socket's address; behind N proxies, the address the outermost proxy saw.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=1 if BEHIND_TLS_PROXY else 0)
 
 # --- Requests ----------------------------------------------------------------------------
 # Larger bodies are refused with a JSON 413 (firelater.middleware.BodySizeLimitMiddleware).

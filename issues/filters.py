@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from firelater.filters import IsoDateTimeFilter
 from firelater.models import Priority
 from issues.models import Issue
 
@@ -14,10 +15,10 @@ class IssueFilter(django_filters.FilterSet):
     is_open = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")], method="filter_is_open"
     )
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    resolved_after = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
-    resolved_before = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    resolved_after = IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
+    resolved_before = IsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
 
     class Meta:
         model = Issue

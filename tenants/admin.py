@@ -11,6 +11,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
 from tenants.models import Domain, Tenant
@@ -23,6 +24,12 @@ class PlatformAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        # No "view on site" (r/<content type>/<id>/): it accepts any content type, and the
+        # tables of tenant apps do not exist in the public schema (a 500); no platform model
+        # has a page on a site anyway. The admin's catch-all answers 404 instead.
+        return [url for url in super().get_urls() if getattr(url, "name", "") != "view_on_site"]
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

@@ -48,7 +48,8 @@ class CircuitBreaker:
         if self.state is BreakerState.CLOSED:
             return False
         with self._lock:
-            was_open = self.state is not BreakerState.CLOSED
+            previous: BreakerState = self.state  # may have changed since the check above
+            was_open = previous is not BreakerState.CLOSED
             self.state = BreakerState.CLOSED
         if was_open:
             metrics.BREAKER_OPEN.set(0)

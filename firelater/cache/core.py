@@ -374,11 +374,11 @@ def _replay_pending(be: _Backend) -> None:
     """Run remembered invalidations, this process's and every other's (kept in PostgreSQL);
     raises RedisError if Redis fails meanwhile."""
     shared = deferred.pending()
-    for _row_id, tenant, entry_ids in shared:
-        if entry_ids is None:
-            _run_invalidate_tenant(be, tenant)
+    for _row_id, shared_tenant, shared_entries in shared:
+        if shared_entries is None:
+            _run_invalidate_tenant(be, shared_tenant)
         else:
-            _run_invalidate(be, tenant, sorted(entry_ids))
+            _run_invalidate(be, shared_tenant, sorted(shared_entries))
     if shared:
         deferred.forget([row_id for row_id, _tenant, _entries in shared])
         logger.warning("Replayed %d deferred cache invalidation(s)", len(shared))

@@ -56,7 +56,8 @@ def schedule_invalidation(category: str, changed_fields: Iterable[str] | None = 
     callback = _InvalidateOnCommit(schema, tuple(sorted(e.id for e in entries)))
     if connection.in_atomic_block:
         savepoints = set(connection.savepoint_ids)
-        for pending_savepoints, pending, _robust in connection.run_on_commit:
+        # Django keeps (savepoint ids, callback, robust) triples; the stubs say pairs.
+        for pending_savepoints, pending, _robust in connection.run_on_commit:  # type: ignore[misc]
             if pending == callback and pending_savepoints == savepoints and not pending.ran:
                 return  # a bulk delete fires one signal per row: schedule once
     transaction.on_commit(callback, robust=True)
@@ -71,7 +72,9 @@ class TracksLoadedValues(models.Model):
         abstract = True
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+    def from_db(  # type: ignore[override]  # the stubs follow Django 6's signature
+        cls, db: str | None, field_names: Any, values: Any
+    ) -> Any:
         instance = super().from_db(db, field_names, values)
         instance._loaded_values = dict(zip(field_names, values, strict=True))
         return instance
@@ -94,7 +97,7 @@ class TracksLoadedValues(models.Model):
         }
 
 
-class InvalidatingQuerySet(models.QuerySet):
+class InvalidatingQuerySet(models.QuerySet[Any]):
     """Bulk writes invalidate like single saves (they send no post_save signal)."""
 
     def _schedule(self, fields: Iterable[str] | None) -> None:

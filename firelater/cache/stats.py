@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from firelater.cache.core import backend
@@ -91,9 +92,35 @@ def reset_tenant_stats(tenant: str) -> None:
     backend().client.delete(meta_key(tenant, "stats"))
 
 
+_CLUSTER_SUMMED = (
+    "used_memory",
+    "maxmemory",
+    "evicted_keys",
+    "expired_keys",
+    "connected_clients",
+    "keyspace_hits",
+    "keyspace_misses",
+)
+
+
+def _server_info(client: Any) -> dict[str, Any]:
+    """INFO of the server; of a Redis Cluster, its primaries' figures added up (INFO on a
+    cluster client asks one node only)."""
+    if not isinstance(client, RedisCluster):
+        return dict(client.info())
+    per_node = list(client.info(target_nodes=RedisCluster.PRIMARIES).values())
+    summed = {name: sum(int(node.get(name, 0)) for node in per_node) for name in _CLUSTER_SUMMED}
+    return {
+        **per_node[0],
+        **summed,
+        "used_memory_human": _human_bytes(summed["used_memory"]),
+        "maxmemory_human": _human_bytes(summed["maxmemory"]),
+    }
+
+
 def redis_stats() -> dict[str, Any]:
     """Server-wide figures from INFO: memory, evictions, clients, hit counters."""
-    info = backend().client.info()
+    info = _server_info(backend().client)
     return {
         "usedMemory": info.get("used_memory_human"),
         "usedMemoryBytes": info.get("used_memory"),

@@ -81,3 +81,90 @@ def test_distinct_parameter_values_never_share_a_key(a, b):
     key_a = value_key("acme", "e:x", {"q": a})
     key_b = value_key("acme", "e:x", {"q": b})
     assert (key_a == key_b) == (_normalise(a) == _normalise(b))
+
+
+# --- Hostile names and cross-tenant separation (properties) ------------------------------
+
+_tenants = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True).filter(lambda t: t != "public")
+_names = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
+_hostile_text = st.one_of(
+    st.text(),
+    st.text(alphabet="*?[]{}:\\-_%é\u212b aZ0", max_size=12),
+)
+_params = st.dictionaries(_names, _values, max_size=3)
+
+
+@given(name=_hostile_text)
+def test_any_tenant_name_is_refused_or_a_plain_identifier(name):
+    from firelater.cache.keys import check_tenant
+
+    try:
+        accepted = check_tenant(name)
+    except CacheContextError:
+        return
+    assert accepted == name
+    assert "a" <= name[0] <= "z"
+    assert all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in name)
+
+
+@given(category=_hostile_text, subcategory=_hostile_text)
+def test_any_entry_name_is_refused_or_cannot_leave_its_place_in_the_key(category, subcategory):
+    from firelater.cache import CacheEntry
+
+    try:
+        entry = CacheEntry(category, subcategory, frozenset({"issues"}))
+    except ValueError:
+        return
+    # Two plain identifiers: no separator, hash tag or glob character of their own, and
+    # never the reserved '_meta' namespace (names start with a letter).
+    assert entry.id.count(":") == 1
+    assert all(c.isascii() and (c.islower() or c.isdigit() or c in "_:") for c in entry.id)
+    assert value_key("acme", entry.id).startswith("cache:{acme}:" + category + ":")
+    assert not value_key("acme", entry.id).startswith("cache:{acme}:_meta:")
+
+
+@given(name=_hostile_text, value=_values)
+def test_any_parameter_name_is_refused_or_a_plain_identifier(name, value):
+    try:
+        suffix = params_suffix({name: value})
+    except ValueError:
+        return
+    assert suffix.startswith(f":{name}=")
+    assert all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in name)
+
+
+@given(tenant=_tenants, entry=_names, params=_params)
+def test_all_keys_of_a_tenant_share_its_cluster_slot(tenant, entry, params):
+    from redis.crc import key_slot
+
+    from firelater.cache.keys import meta_key
+
+    slot = key_slot(f"{{{tenant}}}".encode())
+    keys = [
+        value_key(tenant, f"dashboard:{entry}", params),
+        meta_key(tenant, "gen", f"dashboard:{entry}"),
+        meta_key(tenant, "idx", f"dashboard:{entry}"),
+        meta_key(tenant, "stats"),
+    ]
+    assert {key_slot(key.encode()) for key in keys} == {slot}
+
+
+@given(a=_tenants, b=_tenants, entry=_names, params_a=_params, params_b=_params)
+def test_no_key_of_one_tenant_is_reachable_from_another(a, b, entry, params_a, params_b):
+    """Another tenant's invalidation reaches its own meta keys and the value keys listed in
+    its own index sets, and a scan of its keys uses its prefix: none can name ours."""
+    from firelater.cache.keys import meta_key
+
+    if a == b:
+        return
+    ours = value_key(a, f"dashboard:{entry}", params_a)
+    theirs = {
+        value_key(b, f"dashboard:{entry}", params_b),
+        meta_key(b, "gen", f"dashboard:{entry}"),
+        meta_key(b, "idx", f"dashboard:{entry}"),
+        meta_key(b, "entries"),
+        meta_key(b, "stats"),
+    }
+    assert ours not in theirs
+    assert not ours.startswith(tenant_prefix(b))  # 'cache:{b}:*' never lists it
+    assert all(not key.startswith(tenant_prefix(a)) for key in theirs)
