@@ -6,6 +6,9 @@ tenant's staff never see the tenant list through their own admin.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -15,6 +18,7 @@ from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
 from tenants.models import Domain, Tenant
+from tenants.services import tenant_admin_ensure
 
 
 class PlatformAdminSite(admin.AdminSite):
@@ -35,6 +39,27 @@ class PlatformAdminSite(admin.AdminSite):
 platform_admin_site = PlatformAdminSite(name="platform_admin")
 
 
+class TenantForm(forms.ModelForm):
+    """The tenant fields, plus an optional first staff user (what add_tenant does)."""
+
+    admin_username = forms.CharField(
+        required=False, help_text="Optional: create (or reset) this staff user in the tenant."
+    )
+    admin_password = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False), strip=False
+    )
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("admin_username")) != bool(data.get("admin_password")):
+            raise forms.ValidationError("Give both a staff username and a password, or neither.")
+        return data
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 1
@@ -46,7 +71,16 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["slug", "name", "domains__domain"]
     readonly_fields = ["schema_name", "created_at"]
-    fields = ["slug", "name", "is_active", "schema_name", "created_at"]
+    form = TenantForm
+    fields = [
+        "slug",
+        "name",
+        "is_active",
+        "schema_name",
+        "created_at",
+        "admin_username",
+        "admin_password",
+    ]
     inlines = [DomainInline]
     actions = ["activate", "deactivate"]
 
@@ -62,7 +96,12 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Tenant, form, change: bool) -> None:  # type: ignore[no-untyped-def]
         if not change:
             obj.schema_name = obj.slug
-        super().save_model(request, obj, form, change)
+        super().save_model(request, obj, form, change)  # creates and migrates the schema
+        username = form.cleaned_data.get("admin_username")
+        if username:
+            tenant_admin_ensure(
+                tenant=obj, username=username, password=form.cleaned_data["admin_password"]
+            )
 
     @admin.display(description="Primary domain")
     def primary_domain(self, obj: Tenant) -> str:

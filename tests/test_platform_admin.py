@@ -91,6 +91,32 @@ def test_the_platform_admin_creates_a_tenant_with_its_schema_and_domain(platform
     json_error(Client(HTTP_HOST="viaadmin.localhost").get("/api/v1/issues/"), 401)
 
 
+def test_the_platform_admin_creates_a_ready_tenant_with_a_staff_user(platform_browser):
+    form = {
+        **tenant_form("withstaff", "withstaff.localhost"),
+        "admin_username": "boss",
+        "admin_password": "boss-pass-123",
+    }
+    assert platform_browser.post("/admin/tenants/tenant/add/", form).status_code == 302
+    tenant = Tenant.objects.get(slug="withstaff")
+    with tenant_context(tenant):
+        user = get_user_model().objects.get(username="boss")
+        assert user.is_staff
+        assert user.check_password("boss-pass-123")
+    response = Client(HTTP_HOST="withstaff.localhost").post(
+        "/api/v1/auth/token/", {"username": "boss", "password": "boss-pass-123"}
+    )
+    assert response.status_code == 200
+    assert response.json()["token"]
+
+
+def test_a_staff_username_without_a_password_is_refused(platform_browser):
+    form = {**tenant_form("halfstaff", "halfstaff.localhost"), "admin_username": "boss"}
+    response = platform_browser.post("/admin/tenants/tenant/add/", form)
+    assert response.status_code == 200
+    assert not Tenant.objects.filter(slug="halfstaff").exists()
+
+
 def test_the_platform_admin_refuses_a_bad_slug(platform_browser):
     response = platform_browser.post(
         "/admin/tenants/tenant/add/", tenant_form("Bad-Slug", "bad.localhost")
