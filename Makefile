@@ -36,7 +36,9 @@ seed: migrate
 run: seed
 	@echo ""
 	@echo "FireLater is starting on http://$(HOST):$(PORT)"
-	@echo "  Acme dashboard API:  http://acme.localhost:$(PORT)/api/v1/"
+	@echo "  Acme dashboard:      http://acme.localhost:$(PORT)/"
+	@echo "  Acme API (browsable): http://acme.localhost:$(PORT)/api/v1/dashboard/"
+	@echo "  API docs:            http://acme.localhost:$(PORT)/api/docs/"
 	@echo "  Acme admin:          http://acme.localhost:$(PORT)/admin/"
 	@echo "  Globex admin:        http://globex.localhost:$(PORT)/admin/"
 	@echo "  Platform admin:      http://localhost:$(PORT)/admin/ (create a user: make superuser)"
