@@ -136,3 +136,31 @@ def test_a_session_write_without_a_csrf_token_is_a_json_403(acme):
     body = json_error(client.post("/api/v1/issues/", {"title": "x"}, format="json"), 403)
 
     assert "CSRF" in body["detail"]
+
+
+def test_a_deleted_token_stops_working_at_once_despite_the_token_cache(acme_api, acme):
+    from django_tenants.utils import tenant_context
+    from rest_framework.authtoken.models import Token
+
+    assert acme_api.get("/api/v1/issues/").status_code == 200  # now cached in this process
+    with tenant_context(acme):
+        Token.objects.filter(key=acme_api.token).delete()
+    assert acme_api.get("/api/v1/issues/").status_code == 401
+
+
+def test_a_deactivated_user_is_refused_at_once_despite_the_token_cache(acme_api, acme):
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+
+    assert acme_api.get("/api/v1/issues/").status_code == 200
+    with tenant_context(acme):
+        user = get_user_model().objects.get(username="admin")
+        user.is_active = False
+        user.save()
+    assert acme_api.get("/api/v1/issues/").status_code == 401
+
+
+def test_the_token_cache_is_per_tenant(acme_api, globex):
+    assert acme_api.get("/api/v1/issues/").status_code == 200  # cached for acme
+    acme_api.defaults["HTTP_HOST"] = "globex.localhost"
+    assert acme_api.get("/api/v1/issues/").status_code == 401
