@@ -1,0 +1,143 @@
+"""Smoke test of the bench's bookkeeping: the headline and the report (no servers run).
+
+The bench itself (`make bench`, minutes) is not part of the test suite; this checks in a
+second that a run's figures become exactly the headline keys issue #7 names, that the
+targets are judged the right way round, and that a report is written even when phases
+are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench.run import HEADLINE_DEFINITIONS, TARGETS, headline, judge, target_met
+
+pytestmark = pytest.mark.slow
+
+HEADLINE_KEYS = {
+    "warm_over_cold_speedup",
+    "warm_vs_trivial_ratio",
+    "warm_data_queries",
+    "warm_total_queries",
+    "throughput_vs_cachalot",
+    "invalidation_1m_vs_10k",
+    "stampede_computations",
+    "redis_down_errors",
+    "redis_down_vs_cold",
+    "stale_reads",
+    "warm_rps_vs_floor",
+}
+
+
+def _results() -> dict:  # type: ignore[type-arg]
+    """The figures the headline reads, as the phases write them."""
+    warm = {
+        "server_ms": {"p50": 2.5},
+        "queries": {"p50": 1.0, "max": 2.0},
+        "data_queries": {"p50": 0.0, "max": 0.0},
+    }
+    return {
+        "endpoints": {
+            "endpoints": {"overview": {"warm": warm}},
+            "baselines": {
+                "nocache_overview": {"server_ms": {"p50": 120.0}},
+                "warm_overview": {"server_ms": {"p50": 2.0}},
+                "trivial": {"server_ms": {"p50": 1.6}},
+            },
+        },
+        "load": {
+            "overview_vs_floor": {"median_ratio": 0.4},
+            "mixed_writes": {"16": {"staleness": {"stale": 0}}, "64": {"staleness": {"stale": 1}}},
+        },
+        "compare": {
+            "throughput": {"ours": {"16": {"rps": 600.0}}, "cachalot": {"16": {"rps": 120.0}}},
+            "freshness": {"ours": {"stale_reads": 0}},
+        },
+        "faults": {
+            "redis": {
+                "killed": {"errors": 0, "probe_non_200": 0, "during_vs_cold_baseline_p50": 1.05},
+                "hung": {"errors": 2, "probe_non_200": 0},
+            },
+            "stampede": {
+                "sync_2_workers": {"max_computations": 1},
+                "gthread_2x32": {"max_computations": 2},
+            },
+        },
+        "cache_core": {"invalidation": {"ours_large_over_small": 1.04}},
+    }
+
+
+def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
+    values = headline(_results())
+
+    assert set(values) == HEADLINE_KEYS == set(TARGETS) == set(HEADLINE_DEFINITIONS)
+    assert values == {
+        "warm_over_cold_speedup": 60.0,
+        "warm_vs_trivial_ratio": 1.25,
+        "warm_data_queries": 0.0,
+        "warm_total_queries": 1.0,
+        "throughput_vs_cachalot": 5.0,
+        "invalidation_1m_vs_10k": 1.04,
+        "stampede_computations": 2,
+        "redis_down_errors": 2,
+        "redis_down_vs_cold": 1.05,
+        "stale_reads": 1,
+        "warm_rps_vs_floor": 0.4,
+    }
+    verdicts = {key: target_met(key, value) for key, value in values.items()}
+    assert [k for k, met in verdicts.items() if not met] == [
+        "stampede_computations",
+        "redis_down_errors",
+        "stale_reads",
+        "warm_rps_vs_floor",
+    ]
+
+
+def test_missing_phases_give_nan_not_a_crash_and_the_report_still_renders(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    from bench import report
+
+    values = headline({})
+    assert all(math.isnan(v) for v in values.values())
+    document = {
+        "headline": values,
+        "targets": judge(values),
+        "definitions": HEADLINE_DEFINITIONS,
+        "run": {
+            "command": "make bench",
+            "finished_at": "2026-11-25T00:00:00+00:00",
+            "commit": "abc1234",
+            "cpus": 2,
+            "load_average_before": [0.1, 0.1, 0.1],
+            "load_average_after": [0.2, 0.2, 0.2],
+            "seconds_total": 1.0,
+            "seconds_prepare": 0.5,
+            "seconds_by_phase": {},
+            "seeded_this_run": False,
+            "seed_seconds": 0.0,
+            "profile": {
+                "issues": 10,
+                "changes": 2,
+                "requests": 2,
+                "applications": 1,
+                "database_url": "postgres://x/firelater_bench",
+                "redis_url": "redis://127.0.0.1:6379/14",
+                "load_seconds": 1,
+                "peer_seconds": 1,
+                "mixed_seconds": 1,
+            },
+            "versions": {"django": "5.2"},
+            "errors": {"load": "boom"},
+        },
+        "results": {},
+    }
+    json.dumps(document)  # NaN is what json writes for a missing figure
+
+    report.write(document, tmp_path)
+
+    text = (tmp_path / "latest.md").read_text()
+    assert all(f"`{key}`" in text for key in HEADLINE_KEYS)
+    assert "Phases that failed:** load" in text
