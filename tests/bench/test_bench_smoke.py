@@ -97,7 +97,6 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
 
 
 def test_missing_phases_give_nan_not_a_crash_and_the_report_still_renders(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("matplotlib")
     from bench import report
 
     values = headline({})
