@@ -48,38 +48,37 @@ def free_port() -> int:
 class PrivateRedis:
     """A redis-server of the test's own, to kill (SIGKILL), hang (SIGSTOP) and restart."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.folder = folder
-        self.port = free_port()
+        self.port = port or free_port()
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
+
     def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                if client.ping():
+                if self.client().ping():
                     return
             except redis.RedisError:
                 time.sleep(0.05)

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -51,56 +50,21 @@ MISSING = [tool for tool in ("redis-server", "redis-cli") if shutil.which(tool) 
 # --- The cluster -------------------------------------------------------------------------
 
 
-@dataclass
-class ClusterNodeProcess:
-    port: int
-    folder: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",  # in --dir: kept across a restart, so the node rejoins
-                "--cluster-node-timeout",
-                "1000",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: self.client().ping(), "redis-server did not start")
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.5)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+# A cluster node is a private redis-server with cluster mode on. Its nodes.conf lives in
+# its --dir, kept across a restart, so a restarted node rejoins.
+CLUSTER_ARGS = (
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "1000",
+)
 
 
 @dataclass
 class RedisClusterProcesses:
-    nodes: list[ClusterNodeProcess] = field(default_factory=list)
+    nodes: list[PrivateRedis] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -114,7 +78,7 @@ class RedisClusterProcesses:
                 return False
         return True
 
-    def node_holding(self, pattern: str) -> ClusterNodeProcess:
+    def node_holding(self, pattern: str) -> PrivateRedis:
         holders = [port for port, keys in self.keys_by_node(pattern).items() if keys]
         assert len(holders) == 1, holders
         return next(node for node in self.nodes if node.port == holders[0])
@@ -159,7 +123,7 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClu
     folder = tmp_path_factory.mktemp("redis-cluster")
     cluster = RedisClusterProcesses(
         [
-            ClusterNodeProcess(port, folder / str(port))
+            PrivateRedis(folder / str(port), port=port, extra_args=CLUSTER_ARGS)
             for port in (cluster_port() for _ in range(3))
         ]
     )
