@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from firelater.cache.invalidation import InvalidatingQuerySet, TracksLoadedValues
+from firelater.tracking import BulkWriteQuerySet, TracksLoadedValues
 
 
 class HealthStatus(models.TextChoices):
@@ -44,7 +44,7 @@ class Application(TracksLoadedValues):
     owner = models.CharField(max_length=200, blank=True, help_text="Owning team or person.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = InvalidatingQuerySet.as_manager()
+    objects = BulkWriteQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -64,7 +64,7 @@ class ApplicationHealthScore(TracksLoadedValues):
     score = models.PositiveSmallIntegerField()
     calculated_at = models.DateTimeField(default=timezone.now)
 
-    objects = InvalidatingQuerySet.as_manager()
+    objects = BulkWriteQuerySet.as_manager()
 
     class Meta:
         ordering = ["-calculated_at"]

@@ -46,18 +46,19 @@ def hit_cost(ctx: Context) -> dict[str, Any]:
     from django.core.cache import caches
 
     from dashboard import entries
-    from firelater.cache import backend, get_or_set
-    from firelater.cache.keys import meta_key, tenant_prefix
+    from tenant_cache import get_or_set
+    from tenant_cache.backend import backend
+    from tenant_cache.keys import meta_key, tenant_prefix
 
     results: dict[str, Any] = {}
     raw_cache = caches["bench_raw"]
     client = backend().client
-    for entry, params in ((entries.OVERVIEW, {}), (entries.CHANGES_UPCOMING, {})):
+    for entry, params in ((entries.OVERVIEW.cache, {}), (entries.CHANGES_UPCOMING.cache, {})):
         first = get_or_set(entry, params, lambda e=entry, p=params: e.fetch(**p))
         body = first.body
-        raw_key = f"bench:raw:{entry.subcategory}"
+        raw_key = f"bench:raw:{entry.name}"
         raw_cache.set(raw_key, body, timeout=600)
-        client.set(f"bench:redis-py:{entry.subcategory}", body)
+        client.set(f"bench:redis-py:{entry.name}", body)
         assert get_or_set(entry, params, lambda: None).status == "HIT"
         assert raw_cache.get(raw_key) == body
 
@@ -74,12 +75,12 @@ def hit_cost(ctx: Context) -> dict[str, Any]:
             {
                 "get_or_set_hit": ours,
                 "django_redis_get": lambda k=raw_key: raw_cache.get(k),
-                "redis_py_get": lambda k=f"bench:redis-py:{entry.subcategory}": client.get(k),
+                "redis_py_get": lambda k=f"bench:redis-py:{entry.name}": client.get(k),
                 "read_script_evalsha": lambda a=read_args, sha=read_sha: client.evalsha(sha, 2, *a),
             },
             ctx.profile.micro_hits,
         )
-        results[entry.subcategory] = {
+        results[entry.name] = {
             "payload_bytes": len(body),
             "stored_compressed": len(body) > 10 * 1024,
             "us_per_call": timings,
@@ -92,10 +93,10 @@ def hit_cost(ctx: Context) -> dict[str, Any]:
             ),
         }
         say(
-            f"HIT {entry.subcategory:16s} {len(body):6,} B: "
+            f"HIT {entry.name:16s} {len(body):6,} B: "
             f"get_or_set {timings['get_or_set_hit']:.1f} µs, "
             f"django-redis GET {timings['django_redis_get']:.1f} µs "
-            f"({results[entry.subcategory]['hit_over_django_redis_get']}x), redis-py GET "
+            f"({results[entry.name]['hit_over_django_redis_get']}x), redis-py GET "
             f"{timings['redis_py_get']:.1f} µs"
         )
     return results
@@ -107,24 +108,24 @@ def hit_cost(ctx: Context) -> dict[str, Any]:
 def _populate_tenant(tenant: str) -> int:
     """Fill every dashboard entry of the tenant, several parameter sets where it has them."""
     from dashboard import entries
-    from firelater.cache import get_or_set
+    from tenant_cache import get_or_set
 
     variants: list[tuple[Any, dict[str, Any]]] = [(e, {}) for e in entries.DASHBOARD_ENTRIES]
-    variants += [(entries.TRENDS, {"days": d}) for d in (7, 30, 90, 365)]
-    variants += [(entries.ACTIVITY, {"limit": n}) for n in (5, 10, 20, 50)]
+    variants += [(entries.TRENDS.cache, {"days": d}) for d in (7, 30, 90, 365)]
+    variants += [(entries.ACTIVITY.cache, {"limit": n}) for n in (5, 10, 20, 50)]
     for entry, params in variants:
         get_or_set(entry, params, lambda: {"value": "x" * 300})
     return len(variants)
 
 
 def _time_ours(tenant: str, reps: int) -> tuple[float, int]:
-    from firelater.cache import invalidate
+    from tenant_cache import invalidate_data
 
     timings, dropped = [], 0
     for _ in range(reps):
         _populate_tenant(tenant)
         started = time.perf_counter()
-        dropped = invalidate(tenant, "issues")
+        dropped = invalidate_data(tenant, "issues")
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings), dropped
 
@@ -201,19 +202,20 @@ def _dead_redis_costs(label: str, calls: int) -> dict[str, Any]:
     from django.core.cache import caches
 
     from dashboard import entries
-    from firelater.cache import backend, get_or_set
-    from firelater.cache.breaker import BreakerState
+    from tenant_cache import get_or_set
+    from tenant_cache.backend import backend
+    from tenant_cache.breaker import BreakerState
 
     def fetch() -> dict[str, int]:
         return {"n": 1}
 
     started = time.perf_counter()
-    first = get_or_set(entries.OVERVIEW, {}, fetch)  # pays one failure, opens the breaker
+    first = get_or_set(entries.OVERVIEW.cache, {}, fetch)  # pays one failure, opens the breaker
     first_ms = (time.perf_counter() - started) * 1000
     opened = backend().breaker.state is not BreakerState.CLOSED
     # Stay inside one cool-down: measure for well under CACHE_BREAKER_COOLDOWN seconds.
-    per_call = _per_call_us(lambda: get_or_set(entries.OVERVIEW, {}, fetch), calls)
-    statuses = {get_or_set(entries.OVERVIEW, {}, fetch).status}
+    per_call = _per_call_us(lambda: get_or_set(entries.OVERVIEW.cache, {}, fetch), calls)
+    statuses = {get_or_set(entries.OVERVIEW.cache, {}, fetch).status}
     fetch_only = _per_call_us(fetch, calls)
     cache = caches["default"]
     without_calls = 4 if label == "hung" else 200
@@ -233,7 +235,7 @@ def _dead_redis_costs(label: str, calls: int) -> dict[str, Any]:
 
 
 def redis_dead(ctx: Context) -> dict[str, Any]:
-    from firelater.cache import reset_backend
+    from tenant_cache import reset_backend
 
     calls = min(ctx.profile.micro_hits, 20_000)
     results: dict[str, Any] = {}
@@ -261,7 +263,7 @@ def redis_dead(ctx: Context) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     from django.db import connection
 
-    from firelater.cache import reset_backend
+    from tenant_cache import reset_backend
 
     say("cache core: HIT cost, invalidation vs unrelated keys, breaker-open cost")
     connection.set_schema(ctx.acme.slug)  # the cache takes the tenant from the connection

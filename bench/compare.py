@@ -40,7 +40,7 @@ CONTENDERS = {
         "server": "cachalot",
         "label": "django-cachalot (per tenant)",
     },
-    "ours": {"path": OVERVIEW_PATH, "server": "main", "label": "ours (firelater.cache)"},
+    "ours": {"path": OVERVIEW_PATH, "server": "main", "label": "ours (tenant_cache)"},
 }
 CACHE_PAGE_TTL = 300
 CONCURRENCY = (16, 64)

@@ -36,7 +36,7 @@ FLOOR_PATH = "/bench/floor/"
 
 def invalidator(tenant: str, entry_name: str) -> Any:
     from dashboard import entries
-    from firelater.cache import invalidate_entries
+    from tenant_cache import invalidate_entries
 
     entry = getattr(entries, entry_name)
     return lambda: invalidate_entries(tenant, [entry])
@@ -101,7 +101,7 @@ def measure_baselines(server: Server, ctx: Context) -> dict[str, Any]:
 
 def measure_full_load(server: Server, ctx: Context, rounds: int = 3) -> dict[str, Any]:
     """SQL queries of one full dashboard load (every endpoint once), cold and warm."""
-    from firelater.cache import invalidate_tenant
+    from tenant_cache import invalidate_tenant
 
     acme = ctx.acme
     loads: dict[str, list[dict[str, float]]] = {"cold": [], "warm": []}

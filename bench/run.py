@@ -65,7 +65,7 @@ HEADLINE_DEFINITIONS = {
     "warm_total_queries": "all SQL queries in a warm overview request (median of the sample)",
     "throughput_vs_cachalot": "warm overview req/s, ours / django-cachalot (per tenant), "
     "16 connections",
-    "invalidation_1m_vs_10k": "invalidate(tenant, 'issues') time with 1M / 10k unrelated keys "
+    "invalidation_1m_vs_10k": "invalidate_data(tenant, 'issues') time with 1M / 10k unrelated keys "
     "in Redis",
     "stampede_computations": "computations for 64 concurrent cold overview requests "
     "(worst round, both servers)",

@@ -6,6 +6,8 @@ class DashboardConfig(AppConfig):
     verbose_name = "Dashboard"
 
     def ready(self) -> None:
-        from dashboard import entries, signals  # noqa: F401  (registers the cache entries)
+        import tenant_cache
+        from dashboard.entries import WATCHED  # registers the entries
 
-        signals.connect()
+        for model, data_category in WATCHED.items():
+            tenant_cache.watch(model, data_category)

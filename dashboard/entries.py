@@ -1,108 +1,208 @@
-"""The dashboard's cache entries, declared once: selector, TTL, dependencies, fields.
+"""The dashboard's entries, declared once: the table everything else is derived from.
 
-Adding an entry is one line here plus its selector. The viewsets, the signal
-invalidation, warm_cache and the stats all read this registry.
+Each declaration names its selector, URL, TTL, the data categories whose writes
+invalidate it, the model fields (attnames) it reads, its query parameters and its response
+schema. The API's endpoints and OpenAPI schema (dashboard.views), invalidation and
+warm_cache (tenant_cache's registry), the page, the tests and the bench all iterate
+ENTRIES: a new entry is its selector plus one declaration here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from djangorestframework_camel_case.util import camelize
+from rest_framework import serializers
 
-from dashboard import selectors
-from firelater.cache import CacheEntry, CacheResult, get_or_set, registry
+from applications.models import Application, ApplicationHealthScore
+from changes.models import Change
+from dashboard import schema, selectors
+from issues.models import Issue
+from requests_app.models import Request
+from tenant_cache import CacheEntry, registry
 
 ISSUES, CHANGES, REQUESTS, HEALTH = "issues", "changes", "requests", "health"
 DATA_CATEGORIES = (ISSUES, CHANGES, REQUESTS, HEALTH)
+# Which data category each model's writes belong to (dashboard.apps watches them).
+WATCHED = {
+    Issue: ISSUES,
+    Request: REQUESTS,
+    Change: CHANGES,
+    Application: HEALTH,
+    ApplicationHealthScore: HEALTH,
+}
+
+
+@dataclass(frozen=True)
+class DashboardEntry:
+    """A cached entry and how the API serves it (GET /api/v1/dashboard/<path>/)."""
+
+    cache: CacheEntry
+    path: str
+    summary: str
+    response: Any = None
+    params: type[serializers.Serializer] | None = None
+    # Example query strings for tests and the bench (besides the default parameters).
+    examples: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.cache.name
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/dashboard/{self.path}/"
+
+
+def _camelized(selector: Callable[..., Any]) -> Callable[..., Any]:
+    """The selector's value as the API sends it (camelCase keys): what the cache stores."""
+
+    def fetch(**params: Any) -> Any:
+        return camelize(selector(**params))
+
+    return fetch
 
 
 def _fields(**by_category: str) -> dict[str, frozenset[str]]:
     return {category: frozenset(names.split()) for category, names in by_category.items()}
 
 
-# The model fields each aggregate reads. A write that changes none of them leaves the
-# entry alone (a priority-only change keeps by-status; a title-only change keeps counts).
-_OVERVIEW_FIELDS = _fields(
-    issues="status priority sla_due_at resolved_at created_at",
-    changes="status scheduled_start",
-    requests="status due_at",
-    health="score calculated_at application_id",
-)
-
-
-def _entry(subcategory: str, depends_on: tuple[str, ...], fetch: Any, **options: Any) -> CacheEntry:
-    return registry.register(
+def _declare(
+    name: str,
+    fetch: Any,
+    depends_on: tuple[str, ...],
+    *,
+    path: str,
+    summary: str,
+    ttl_name: str = "overview",
+    fields: dict[str, frozenset[str]] | None = None,
+    response: Any = None,
+    params: type[serializers.Serializer] | None = None,
+    examples: tuple[str, ...] = (),
+) -> DashboardEntry:
+    defaults = {n: f.default for n, f in params().fields.items()} if params else {}
+    entry = registry.register(
         CacheEntry(
-            category="dashboard",
-            subcategory=subcategory,
+            namespace="dashboard",
+            name=name,
             depends_on=frozenset(depends_on),
-            fetch=fetch,
-            **options,
+            ttl_name=ttl_name,
+            fields=fields or {},
+            fetch=_camelized(fetch),
+            default_params=defaults,
         )
+    )
+    return DashboardEntry(entry, path, summary, response, params, examples)
+
+
+class DaysParams(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=30, help_text="Days back, today included"
     )
 
 
-OVERVIEW = _entry(
-    "overview", DATA_CATEGORIES, selectors.overview, ttl_name="overview", fields=_OVERVIEW_FIELDS
+class LimitParams(serializers.Serializer):
+    limit = serializers.IntegerField(
+        min_value=1, max_value=100, default=20, help_text="How many events"
+    )
+
+
+# The model fields each aggregate reads. A write that changes none of them leaves the
+# entry alone (a priority-only change keeps by-status; a title-only change keeps counts).
+OVERVIEW = _declare(
+    "overview",
+    selectors.overview,
+    DATA_CATEGORIES,
+    path="overview",
+    summary="Headline counts of issues, changes, requests and application health",
+    fields=_fields(
+        issues="status priority sla_due_at resolved_at created_at",
+        changes="status scheduled_start",
+        requests="status due_at",
+        health="score calculated_at application_id",
+    ),
+    response=schema.OverviewResponse,
 )
-TRENDS = _entry(
+TRENDS = _declare(
     "trends",
-    (ISSUES,),
     selectors.issue_trends,
+    (ISSUES,),
+    path="trends",
+    summary="Issues created and resolved per day",
     ttl_name="trends",
     fields=_fields(issues="created_at resolved_at"),
-    default_params={"days": 30},
+    response=schema.TrendDay(many=True),
+    params=DaysParams,
+    examples=("?days=7", "?days=365"),
 )
-HEALTH_DISTRIBUTION = _entry(
+HEALTH_DISTRIBUTION = _declare(
     "health",
-    (HEALTH,),
     selectors.health_distribution,
+    (HEALTH,),
+    path="health",
+    summary="Application health buckets, per tier, latest scores",
     ttl_name="health",
     fields=_fields(health="score calculated_at application_id name tier"),
+    response=schema.HealthResponse,
 )
-ACTIVITY = _entry(
+ACTIVITY = _declare(
     "activity",
-    (ISSUES, CHANGES, REQUESTS),
     selectors.recent_activity,
+    (ISSUES, CHANGES, REQUESTS),
+    path="activity",
+    summary="Newest events across issues, changes and requests",
     ttl_name="activity",
-    default_params={"limit": 20},
+    response=schema.ActivityEvent(many=True),
+    params=LimitParams,
+    examples=("?limit=5", "?limit=100"),
 )  # every save moves updated_at, so any write is news here
-ISSUES_BY_PRIORITY = _entry(
+ISSUES_BY_PRIORITY = _declare(
     "issues_by_priority",
-    (ISSUES,),
     selectors.issues_by_priority,
-    ttl_name="overview",
-    fields=_fields(issues="priority status"),
-)
-ISSUES_BY_STATUS = _entry(
-    "issues_by_status",
     (ISSUES,),
-    selectors.issues_by_status,
-    ttl_name="overview",
-    fields=_fields(issues="status"),
+    path="issues/by-priority",
+    summary="Open issues per priority",
+    fields=_fields(issues="priority status"),
+    response=schema.PriorityCount(many=True),
 )
-CHANGES_UPCOMING = _entry(
+ISSUES_BY_STATUS = _declare(
+    "issues_by_status",
+    selectors.issues_by_status,
+    (ISSUES,),
+    path="issues/by-status",
+    summary="Issues per status",
+    fields=_fields(issues="status"),
+    response=schema.IssueStatusCount(many=True),
+)
+CHANGES_UPCOMING = _declare(
     "changes_upcoming",
-    (CHANGES, HEALTH),
     selectors.upcoming_changes,
-    ttl_name="overview",
+    (CHANGES, HEALTH),
+    path="changes/upcoming",
+    summary="Changes scheduled in the next 7 days",
     fields=_fields(
         changes="title status risk type scheduled_start scheduled_end application_id number",
         health="name",
     ),
+    response=schema.UpcomingResponse,
 )
-REQUESTS_BY_STATUS = _entry(
+REQUESTS_BY_STATUS = _declare(
     "requests_by_status",
-    (REQUESTS,),
     selectors.requests_by_status,
-    ttl_name="overview",
+    (REQUESTS,),
+    path="requests/by-status",
+    summary="Service requests per status",
     fields=_fields(requests="status"),
+    response=schema.RequestStatusCount(many=True),
 )
-MOBILE = _entry(
+MOBILE = _declare(
     "mobile",
-    DATA_CATEGORIES,
     selectors.mobile_summary,
+    DATA_CATEGORIES,
+    path="mobile",
+    summary="Compact summary for the mobile app",
     ttl_name="mobile",
     fields=_fields(
         issues="status priority sla_due_at",
@@ -110,9 +210,10 @@ MOBILE = _entry(
         requests="status",
         health="score calculated_at application_id",
     ),
+    response=schema.MobileResponse,
 )
 
-DASHBOARD_ENTRIES = (
+ENTRIES = (
     OVERVIEW,
     TRENDS,
     HEALTH_DISTRIBUTION,
@@ -123,10 +224,5 @@ DASHBOARD_ENTRIES = (
     REQUESTS_BY_STATUS,
     MOBILE,
 )
-
-
-def read_entry(entry: CacheEntry, params: dict[str, Any] | None = None) -> CacheResult:
-    """The entry's JSON for the current tenant, through the cache: the one read path of the
-    API, the pages and warm_cache, so each is a hit when another computed the value."""
-    effective = {**entry.default_params, **(params or {})}
-    return get_or_set(entry, effective, lambda: camelize(entry.fetch(**effective)))  # type: ignore[misc]
+# The cache entries alone, in the same order (warm_cache, stats and tests iterate these).
+DASHBOARD_ENTRIES = tuple(e.cache for e in ENTRIES)

@@ -1,6 +1,6 @@
 """The server-rendered dashboard at `/` of each tenant host.
 
-Every figure comes from the cached dashboard entries through dashboard.entries.read_entry,
+Every figure comes from the cached dashboard entries through tenant_cache.read,
 the same call and parameters as the JSON API: a page view is a cache hit when the API's
 was. The page's script refreshes it from that API; without JavaScript it is complete.
 """
@@ -25,10 +25,10 @@ from django.views.decorators.http import require_GET
 from applications.models import Application, HealthStatus
 from dashboard import entries
 from dashboard.charts import bar_rows, trend_chart
-from dashboard.entries import read_entry
-from firelater.cache import BYPASS, HIT, MISS, CacheEntry
+from dashboard.entries import DashboardEntry
 from firelater.models import Priority
 from issues.models import Issue
+from tenant_cache import BYPASS, HIT, MISS, read
 
 logger = logging.getLogger(__name__)
 
@@ -104,16 +104,25 @@ _CARDS = (
 )
 
 
-def dashboard_sections(days: int) -> dict[str, tuple[CacheEntry, dict[str, Any]]]:
+# The page's sections and the entry each shows.
+SECTIONS: dict[str, DashboardEntry] = {
+    "overview": entries.OVERVIEW,
+    "trends": entries.TRENDS,
+    "health": entries.HEALTH_DISTRIBUTION,
+    "by_priority": entries.ISSUES_BY_PRIORITY,
+    "by_status": entries.ISSUES_BY_STATUS,
+    "upcoming": entries.CHANGES_UPCOMING,
+    "activity": entries.ACTIVITY,
+}
+TREND_DAYS_DEFAULT: int = entries.TRENDS.cache.default_params["days"]
+ACTIVITY_LIMIT: int = entries.ACTIVITY.cache.default_params["limit"]
+
+
+def dashboard_sections(days: int) -> dict[str, tuple[DashboardEntry, dict[str, Any]]]:
     """Each section's entry and parameters, exactly as the API's endpoints pass them."""
     return {
-        "overview": (entries.OVERVIEW, {}),
-        "trends": (entries.TRENDS, {**entries.TRENDS.default_params, "days": days}),
-        "health": (entries.HEALTH_DISTRIBUTION, {}),
-        "by_priority": (entries.ISSUES_BY_PRIORITY, {}),
-        "by_status": (entries.ISSUES_BY_STATUS, {}),
-        "upcoming": (entries.CHANGES_UPCOMING, {}),
-        "activity": (entries.ACTIVITY, dict(entries.ACTIVITY.default_params)),
+        name: (entry, {"days": days} if entry is entries.TRENDS else {})
+        for name, entry in SECTIONS.items()
     }
 
 
@@ -122,8 +131,8 @@ def trend_days(raw: str | None) -> int:
     try:
         days = int(raw or "")
     except ValueError:
-        return entries.TRENDS.default_params["days"]
-    return days if days in TREND_PERIODS else entries.TRENDS.default_params["days"]
+        return TREND_DAYS_DEFAULT
+    return days if days in TREND_PERIODS else TREND_DAYS_DEFAULT
 
 
 def _dig(data: Mapping[str, Any], path: str) -> int:
@@ -194,17 +203,10 @@ def _cache_summary(statuses: Mapping[str, str]) -> str:
 
 def _script_config(days: int) -> dict[str, Any]:
     """What static/dashboard/dashboard.js needs: the API's URLs and the page's limits."""
-    activity_limit = entries.ACTIVITY.default_params["limit"]
+    api = {name: reverse(f"dashboard-{e.name.replace('_', '-')}") for name, e in SECTIONS.items()}
+    api["activity"] += f"?limit={ACTIVITY_LIMIT}"
     return {
-        "api": {
-            "overview": reverse("dashboard-overview"),
-            "trends": reverse("dashboard-trends"),
-            "health": reverse("dashboard-health"),
-            "by_priority": reverse("dashboard-issues-by-priority"),
-            "by_status": reverse("dashboard-issues-by-status"),
-            "upcoming": reverse("dashboard-changes-upcoming"),
-            "activity": f"{reverse('dashboard-activity')}?limit={activity_limit}",
-        },
+        "api": api,
         "days": days,
         "timeZone": settings.TIME_ZONE,
         "loginUrl": reverse("login"),
@@ -235,7 +237,7 @@ def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     statuses: dict[str, str] = {}
     for name, (entry, params) in dashboard_sections(days).items():
-        result = read_entry(entry, params)
+        result = read(entry.cache, params)
         values[name], statuses[name] = result.value, result.status
 
     overview, by_priority, by_status = (

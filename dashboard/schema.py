@@ -6,6 +6,8 @@ renderer does, so the schema matches what clients receive.
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -158,35 +160,6 @@ class MobileResponse(serializers.Serializer):
     generated_at = serializers.DateTimeField()
 
 
-class TopKey(serializers.Serializer):
-    key = serializers.CharField()
-    hits = serializers.IntegerField()
-
-
-class EntryFigures(serializers.Serializer):
-    entry = serializers.CharField()
-    hits = serializers.IntegerField()
-    misses = serializers.IntegerField()
-
-
-class CacheStatsResponse(serializers.Serializer):
-    tenant = serializers.CharField()
-    hit_rate = serializers.FloatField(help_text="Percent of reads served from Redis.")
-    hits = serializers.IntegerField()
-    misses = serializers.IntegerField()
-    total_keys = serializers.IntegerField()
-    memory_used = serializers.CharField(help_text='Human readable, e.g. "45.2KB".')
-    memory_bytes = serializers.IntegerField()
-    top_keys = TopKey(many=True)
-    entries = EntryFigures(many=True)
-
-
-class InvalidateResponse(serializers.Serializer):
-    tenant = serializers.CharField()
-    category = serializers.CharField()
-    keys_dropped = serializers.IntegerField()
-
-
 X_CACHE = OpenApiParameter(
     "X-Cache",
     str,
@@ -202,26 +175,31 @@ ERRORS = {
 }
 
 
-STAFF_ERRORS = {
-    **ERRORS,
-    403: OpenApiResponse(ErrorSerializer, description="Not staff of this tenant."),
-}
+def query_parameters(params: type[serializers.Serializer] | None) -> list[OpenApiParameter]:
+    """The OpenAPI parameters of a params serializer: name, type, range and default."""
+    if params is None:
+        return []
+    documented = []
+    for name, field in params().fields.items():
+        low, high = getattr(field, "min_value", None), getattr(field, "max_value", None)
+        description = f"{field.help_text or name} ({low} to {high})."
+        documented.append(
+            OpenApiParameter(name, int, description=description, default=field.default)
+        )
+    return documented
 
 
-def dashboard_schema(response: object, *, summary: str, parameters: list | None = None):  # type: ignore[no-untyped-def]
+def dashboard_schema(
+    response: object, *, summary: str, params: type[serializers.Serializer] | None = None
+) -> Any:
     """extend_schema for a cached dashboard endpoint (with its X-Cache header and errors)."""
-    responses: dict[int, object] = {200: response, **ERRORS}
-    if parameters:
+    ok = response if response is not None else OpenApiResponse(description=summary)
+    responses: dict[int, object] = {200: ok, **ERRORS}
+    if params is not None:
         responses[400] = OpenApiResponse(description="Invalid query parameter (field errors).")
     return extend_schema(
         summary=summary,
-        parameters=[*(parameters or []), X_CACHE],
+        parameters=[*query_parameters(params), X_CACHE],
         responses=responses,
         tags=["dashboard"],
     )
-
-
-DAYS = OpenApiParameter(
-    "days", int, description="Days back, today included (1 to 365).", default=30
-)
-LIMIT = OpenApiParameter("limit", int, description="How many events (1 to 100).", default=20)

@@ -24,8 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from firelater.cache import backend
-from firelater.cache.stats import redis_available
+import tenant_cache
 from firelater.metrics import render_latest
 
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -45,15 +44,17 @@ def _check_database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _check_redis() -> None:
-    if not redis_available():
-        raise ConnectionError("Redis did not answer PING")
-
-
 def readiness() -> tuple[int, dict[str, Any]]:
     database = _timed(_check_database)
-    redis = _timed(_check_redis)
-    redis["breaker"] = str(backend().breaker.state)
+    cache_status: dict[str, Any] = {}
+
+    def check_redis() -> None:
+        cache_status.update(tenant_cache.status())
+        if not cache_status["available"]:
+            raise ConnectionError("Redis did not answer PING")
+
+    redis = _timed(check_redis)
+    redis["breaker"] = cache_status.get("breaker", "unknown")
     if not database["ok"]:
         return 503, {"status": "unavailable", "checks": {"database": database, "redis": redis}}
     status = "ok" if redis["ok"] else "degraded"

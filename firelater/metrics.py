@@ -7,6 +7,7 @@ several gunicorn workers set PROMETHEUS_MULTIPROC_DIR so every worker's figures 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,6 +18,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+import tenant_cache
 
 REQUEST_LATENCY = Histogram(
     "firelater_request_duration_seconds",
@@ -49,3 +52,40 @@ def render_latest() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# --- The cache's figures, from its signals (tenant_cache knows nothing of Prometheus) -----
+
+_result_counters: dict[tuple[str, str], Any] = {}
+
+
+def _on_cache_read(*, entry_id: str, result: str, **kwargs: Any) -> None:
+    counter = _result_counters.get((entry_id, result))
+    if counter is None:  # labels() costs a lock and a lookup: keep the child
+        counter = CACHE_RESULTS.labels(entry=entry_id, result=result)
+        _result_counters[(entry_id, result)] = counter
+    counter.inc()
+
+
+def _on_invalidated(*, entry_ids: list[str] | None, **kwargs: Any) -> None:
+    for entry_id in entry_ids or ["all"]:
+        CACHE_INVALIDATIONS.labels(entry=entry_id).inc()
+
+
+def _on_deferred(**kwargs: Any) -> None:
+    CACHE_DEFERRED_INVALIDATIONS.inc()
+
+
+def _on_redis_failed(*, error: BaseException, **kwargs: Any) -> None:
+    REDIS_ERRORS.labels(error=type(error).__name__).inc()
+
+
+def _on_breaker_changed(*, is_open: bool, **kwargs: Any) -> None:
+    BREAKER_OPEN.set(1 if is_open else 0)
+
+
+tenant_cache.signals.cache_read.connect(_on_cache_read, dispatch_uid="metrics-cache-read")
+tenant_cache.signals.cache_invalidated.connect(_on_invalidated, dispatch_uid="metrics-inval")
+tenant_cache.signals.invalidation_deferred.connect(_on_deferred, dispatch_uid="metrics-deferred")
+tenant_cache.signals.redis_failed.connect(_on_redis_failed, dispatch_uid="metrics-redis-error")
+tenant_cache.signals.breaker_changed.connect(_on_breaker_changed, dispatch_uid="metrics-breaker")

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from firelater.cache.invalidation import InvalidatingQuerySet, TracksLoadedValues
+from firelater.tracking import BulkWriteQuerySet, TracksLoadedValues
 
 
 def human_number_field(sequence: str) -> models.BigIntegerField:
@@ -27,8 +27,8 @@ def human_number_field(sequence: str) -> models.BigIntegerField:
 class TrackedRecord(TracksLoadedValues):
     """created_at/updated_at that bulk loads can set (no auto_now) and saves keep current.
 
-    Its manager's bulk writes (update, bulk_create, bulk_update, delete) invalidate the
-    dashboard cache like single saves do.
+    Its manager's bulk writes (update, bulk_create, bulk_update, delete) send `bulk_write`
+    (firelater.tracking), so whoever watches the model (the cache) sees them like saves.
     """
 
     NUMBER_PREFIX: ClassVar[str] = ""
@@ -38,7 +38,7 @@ class TrackedRecord(TracksLoadedValues):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = InvalidatingQuerySet.as_manager()
+    objects = BulkWriteQuerySet.as_manager()
 
     class Meta:
         abstract = True

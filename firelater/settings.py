@@ -42,6 +42,7 @@ _COMMON_APPS = [
 SHARED_APPS = [
     "django_tenants",  # first: its `migrate` replaces Django's with migrate_schemas
     "tenants",
+    "tenant_cache",  # the tenant-safe cache: its deferred-invalidation table is shared
     *_COMMON_APPS,
     "django.contrib.staticfiles",
     "rest_framework",
@@ -56,6 +57,7 @@ TENANT_APPS = [
     "requests_app",
     "changes",
     "dashboard",
+    "demo",
 ]
 INSTALLED_APPS = [*SHARED_APPS, *[app for app in TENANT_APPS if app not in SHARED_APPS]]
 
@@ -146,10 +148,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 CACHES["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"] = {"retry": Retry(NoBackoff(), 0)}
 # Redis Cluster or Sentinel instead of one server (docs/deploying.md).
 # REDIS_URL=redis+cluster://host:port[,host:port...] (or REDIS_CLUSTER=1): a Redis Cluster,
-# through firelater.cache.cluster (same timeouts, no retries).
+# through tenant_cache.cluster (same timeouts, no retries).
 REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default="+cluster://" in REDIS_URL)
 if REDIS_CLUSTER:
-    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "firelater.cache.cluster.ClusterClient"
+    CACHES["default"]["OPTIONS"]["CLIENT_CLASS"] = "tenant_cache.cluster.ClusterClient"
 # REDIS_SENTINELS=host:port[,host:port...] with REDIS_URL=redis://<service name>/0: the
 # primary Sentinel names, through django-redis's SentinelClient.
 REDIS_SENTINELS = env.list("REDIS_SENTINELS", default=[])
@@ -163,7 +165,7 @@ if REDIS_SENTINELS:
         }
     )
 
-# --- FireLater cache (firelater/cache) ---------------------------------------------------
+# --- The tenant cache (tenant_cache/conf.py lists every setting and its default) ---------
 # Seconds each dashboard entry lives (contract defaults), shortened by up to
 # CACHE_TTL_JITTER so many tenants' entries do not expire together.
 CACHE_TTL = {
@@ -174,10 +176,7 @@ CACHE_TTL = {
     "mobile": env.int("CACHE_TTL_MOBILE", default=180),
     "default": env.int("CACHE_TTL_DEFAULT", default=300),
 }
-CACHE_TTL_JITTER = 0.1
-CACHE_COMPRESS_MIN_BYTES = 10 * 1024  # values over 10 KB are stored zlib-compressed
-CACHE_LOCK_TTL = 5.0  # s a stampede lock lives if its holder dies
-CACHE_LOCK_WAIT = 6.0  # s a concurrent miss waits for the holder before computing itself
+# The jitter, compression threshold, lock TTL and wait keep tenant_cache's defaults.
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=3.0)
 
 # --- Auth --------------------------------------------------------------------------------

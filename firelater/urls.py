@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -12,12 +12,12 @@ from rest_framework.routers import DefaultRouter
 
 from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
-from dashboard.admin import cache_admin_page
 from dashboard.pages import dashboard_page
-from dashboard.views import CacheInvalidateView, CacheStatsView, DashboardViewSet
+from dashboard.views import DashboardViewSet
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
+from tenant_cache.admin import cache_admin_page
 
 # "/?": a POST without the trailing slash must not become a body-losing 301 redirect.
 router = DefaultRouter()
@@ -48,10 +48,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    re_path(r"^api/admin/cache/stats/?$", CacheStatsView.as_view(), name="cache-stats"),
-    re_path(
-        r"^api/admin/cache/invalidate/?$", CacheInvalidateView.as_view(), name="cache-invalidate"
-    ),
+    path("", include("tenant_cache.urls")),
 ]
 
 handler400 = "firelater.api.json_bad_request"

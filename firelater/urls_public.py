@@ -1,20 +1,14 @@
 """URLs of the platform host (public schema): tenant management only, no tenant data."""
 
-from django.urls import path, re_path
+from django.urls import include, path
 
-from dashboard.views import PlatformCacheInvalidateView, PlatformCacheStatsView
 from firelater.auth import ObtainTokenView
 from tenants.admin import platform_admin_site
 
 urlpatterns = [
     path("admin/", platform_admin_site.urls),
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
-    re_path(r"^api/admin/cache/stats/?$", PlatformCacheStatsView.as_view(), name="cache-stats"),
-    re_path(
-        r"^api/admin/cache/invalidate/?$",
-        PlatformCacheInvalidateView.as_view(),
-        name="cache-invalidate",
-    ),
+    path("", include("tenant_cache.urls_public")),
 ]
 
 handler400 = "firelater.api.json_bad_request"

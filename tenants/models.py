@@ -51,22 +51,3 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
-
-
-class DeferredCacheInvalidation(models.Model):
-    """A cache invalidation that could not reach Redis, kept where every process sees it.
-
-    The process whose write failed to invalidate replays it as soon as Redis answers; so
-    does every other process before its circuit breaker lets it serve cached values again
-    (firelater.cache.deferred). Lives in the public schema; entry_ids null = all entries.
-    """
-
-    tenant = models.CharField(max_length=63)
-    entry_ids = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.tenant}: {self.entry_ids or 'all'}"

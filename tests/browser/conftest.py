@@ -25,8 +25,8 @@ from django.db import connection, connections
 from django.test.testcases import QuietWSGIRequestHandler
 from django_tenants.utils import tenant_context
 
-from firelater.cache import invalidate_tenant
-from firelater.cache.stats import reset_tenant_stats
+from tenant_cache import invalidate_tenant
+from tenant_cache.stats import reset_tenant_stats
 from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import tenant_setup

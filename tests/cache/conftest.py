@@ -17,7 +17,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django_redis import get_redis_connection
 
-from firelater.cache import CacheEntry, reset_backend
+from tenant_cache import CacheEntry, reset_backend
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 and through a real Sentinel.
 
 The cache code is unchanged: only the django-redis client class differs
-(firelater.cache.cluster.ClusterClient, chosen by a redis+cluster:// REDIS_URL). Every key
+(tenant_cache.cluster.ClusterClient, chosen by a redis+cluster:// REDIS_URL). Every key
 of a tenant carries its hash tag, so all of them live in one slot on one node, and each
 Lua script and pipeline runs there.
 """
@@ -28,19 +28,19 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django_redis import get_redis_connection
 
-from firelater.cache import (
+from tenant_cache import (
     BYPASS,
     HIT,
     MISS,
     CacheEntry,
     get_or_set,
-    invalidate,
+    invalidate_data,
     invalidate_tenant,
     registry,
     reset_backend,
 )
-from firelater.cache.cluster import ClusterClient, FireLaterRedisCluster, node_urls
-from firelater.cache.stats import redis_stats, tenant_stats
+from tenant_cache.cluster import ClusterClient, FireLaterRedisCluster, node_urls
+from tenant_cache.stats import redis_stats, tenant_stats
 from tests.cache.conftest import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def on_cluster(settings, redis_cluster: RedisClusterProcesses) -> Iterator[Any]:
     caches["default"]["LOCATION"] = redis_cluster.url
     caches["default"]["OPTIONS"] = {
         **caches["default"]["OPTIONS"],
-        "CLIENT_CLASS": "firelater.cache.cluster.ClusterClient",
+        "CLIENT_CLASS": "tenant_cache.cluster.ClusterClient",
     }
     settings.CACHES = caches
     settings.CACHE_BREAKER_COOLDOWN = 0.3
@@ -219,10 +219,10 @@ def settings_in_subprocess(**env: str) -> dict[str, Any]:
 def test_a_redis_cluster_url_selects_the_cluster_client():
     cache = settings_in_subprocess(REDIS_URL="redis+cluster://10.0.0.1:6379,10.0.0.2:6379")
 
-    assert cache["OPTIONS"]["CLIENT_CLASS"] == "firelater.cache.cluster.ClusterClient"
+    assert cache["OPTIONS"]["CLIENT_CLASS"] == "tenant_cache.cluster.ClusterClient"
     assert cache["LOCATION"] == "redis+cluster://10.0.0.1:6379,10.0.0.2:6379"
     plain = settings_in_subprocess(REDIS_URL="redis://10.0.0.1:6379/0", REDIS_CLUSTER="1")
-    assert plain["OPTIONS"]["CLIENT_CLASS"] == "firelater.cache.cluster.ClusterClient"
+    assert plain["OPTIONS"]["CLIENT_CLASS"] == "tenant_cache.cluster.ClusterClient"
 
 
 def test_sentinels_select_django_redis_sentinel_client():
@@ -312,7 +312,7 @@ def test_invalidating_a_category_drops_only_that_tenants_dependent_entries(
             read(tenant, entry, 1)
             read(tenant, entry, 1, {"days": 7})
 
-    assert invalidate("acme", "issues") == 2
+    assert invalidate_data("acme", "issues") == 2
 
     assert read(acme, issues, 2) == MISS
     assert read(acme, issues, 2, {"days": 7}) == MISS
@@ -393,7 +393,7 @@ def test_an_unreachable_cluster_is_a_bypass_not_an_error(settings, acme, entry, 
     caches["default"]["LOCATION"] = f"redis+cluster://127.0.0.1:{cluster_port()}"
     caches["default"]["OPTIONS"] = {
         **caches["default"]["OPTIONS"],
-        "CLIENT_CLASS": "firelater.cache.cluster.ClusterClient",
+        "CLIENT_CLASS": "tenant_cache.cluster.ClusterClient",
     }
     settings.CACHES = caches
 

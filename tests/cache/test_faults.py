@@ -11,8 +11,9 @@ import time
 import redis
 from django.db import connection
 
-from firelater.cache import BYPASS, HIT, MISS, backend, get_or_set, invalidate_entries
-from firelater.cache.core import pending_invalidations
+from tenant_cache import BYPASS, HIT, MISS, get_or_set, invalidate_entries
+from tenant_cache.backend import backend
+from tenant_cache.invalidation import pending_invalidations
 
 
 def _wait_until(predicate, seconds=5.0):
@@ -40,7 +41,7 @@ def test_with_redis_killed_every_read_is_a_correct_bypass_and_the_breaker_opens_
 ):
     get_or_set(entry, None, lambda: {"v": "old"})
     private_redis.kill()
-    caplog.set_level(logging.WARNING, logger="firelater.cache")
+    caplog.set_level(logging.WARNING, logger="tenant_cache")
     results = [get_or_set(entry, None, lambda: {"v": "fresh"}) for _ in range(50)]
     assert {r.status for r in results} == {BYPASS}
     assert all(r.value == {"v": "fresh"} for r in results)
@@ -124,7 +125,7 @@ def test_when_the_lock_holder_process_is_killed_another_reader_computes(
             from tenants.models import Tenant
             settings.CACHES["default"]["LOCATION"] = "{private_redis.url}"
             settings.CACHE_LOCK_TTL = 0.5
-            from firelater.cache import CacheEntry, get_or_set
+            from tenant_cache import CacheEntry, get_or_set
             connection.set_tenant(Tenant(schema_name="acme", slug="acme"))
             def hang():
                 print("computing", flush=True)
@@ -154,7 +155,7 @@ def test_another_processs_deferred_invalidation_is_replayed_before_a_hit(
 ):
     """Worker B failed to invalidate (recorded in PostgreSQL); worker A, recovering, must
     replay it before serving the entry it still has in Redis."""
-    from tenants.models import DeferredCacheInvalidation
+    from tenant_cache.models import DeferredCacheInvalidation
 
     get_or_set(entry, None, lambda: {"v": "old"})
     private_redis.hang()

@@ -11,18 +11,18 @@ import pytest
 from django.db import connection
 from django_redis import get_redis_connection
 
-from firelater.cache import (
+from tenant_cache import (
     BYPASS,
     HIT,
     MISS,
     CacheEntry,
     get_or_set,
-    invalidate,
+    invalidate_data,
     invalidate_entries,
     invalidate_tenant,
     registry,
 )
-from firelater.cache.stats import redis_stats, tenant_stats
+from tenant_cache.stats import redis_stats, tenant_stats
 
 
 class Counter:
@@ -126,7 +126,7 @@ def test_invalidate_by_category_uses_the_registry(acme_context):
     try:
         get_or_set(issues_entry, None, lambda: 1)
         get_or_set(change_entry, None, lambda: 1)
-        invalidate("acme", "issues")
+        invalidate_data("acme", "issues")
         assert get_or_set(issues_entry, None, lambda: 2).status == MISS
         assert get_or_set(change_entry, None, lambda: 2).status == HIT
     finally:

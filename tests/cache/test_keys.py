@@ -7,8 +7,8 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firelater.cache import CacheContextError, current_tenant, value_key
-from firelater.cache.keys import params_suffix, tenant_prefix
+from tenant_cache import CacheContextError, current_tenant, value_key
+from tenant_cache.keys import params_suffix, tenant_prefix
 
 
 def test_a_key_names_tenant_category_subcategory_and_parameters():
@@ -39,7 +39,7 @@ def test_building_a_key_outside_a_tenant_is_an_error(db):
 
 @pytest.mark.parametrize("tenant", ["public", "", "Acme", "a}b", "a:b", "a*"])
 def test_a_key_for_an_invalid_tenant_is_refused(tenant):
-    from firelater.cache.keys import check_tenant
+    from tenant_cache.keys import check_tenant
 
     with pytest.raises(CacheContextError):
         check_tenant(tenant)
@@ -76,7 +76,7 @@ def test_no_parameter_value_yields_a_key_outside_its_tenant(tenant, value):
 
 @given(a=_values, b=_values)
 def test_distinct_parameter_values_never_share_a_key(a, b):
-    from firelater.cache.keys import _normalise
+    from tenant_cache.keys import _normalise
 
     key_a = value_key("acme", "e:x", {"q": a})
     key_b = value_key("acme", "e:x", {"q": b})
@@ -96,7 +96,7 @@ _params = st.dictionaries(_names, _values, max_size=3)
 
 @given(name=_hostile_text)
 def test_any_tenant_name_is_refused_or_a_plain_identifier(name):
-    from firelater.cache.keys import check_tenant
+    from tenant_cache.keys import check_tenant
 
     try:
         accepted = check_tenant(name)
@@ -109,7 +109,7 @@ def test_any_tenant_name_is_refused_or_a_plain_identifier(name):
 
 @given(category=_hostile_text, subcategory=_hostile_text)
 def test_any_entry_name_is_refused_or_cannot_leave_its_place_in_the_key(category, subcategory):
-    from firelater.cache import CacheEntry
+    from tenant_cache import CacheEntry
 
     try:
         entry = CacheEntry(category, subcategory, frozenset({"issues"}))
@@ -137,7 +137,7 @@ def test_any_parameter_name_is_refused_or_a_plain_identifier(name, value):
 def test_all_keys_of_a_tenant_share_its_cluster_slot(tenant, entry, params):
     from redis.crc import key_slot
 
-    from firelater.cache.keys import meta_key
+    from tenant_cache.keys import meta_key
 
     slot = key_slot(f"{{{tenant}}}".encode())
     keys = [
@@ -153,7 +153,7 @@ def test_all_keys_of_a_tenant_share_its_cluster_slot(tenant, entry, params):
 def test_no_key_of_one_tenant_is_reachable_from_another(a, b, entry, params_a, params_b):
     """Another tenant's invalidation reaches its own meta keys and the value keys listed in
     its own index sets, and a scan of its keys uses its prefix: none can name ours."""
-    from firelater.cache.keys import meta_key
+    from tenant_cache.keys import meta_key
 
     if a == b:
         return

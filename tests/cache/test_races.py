@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 
-from firelater.cache import HIT, MISS, get_or_set, invalidate_entries
+from tenant_cache import HIT, MISS, get_or_set, invalidate_entries
 
 
 def _in_tenant(tenant, fn):

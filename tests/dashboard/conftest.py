@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from django_redis import get_redis_connection
 
-from firelater.cache import reset_backend
+from tenant_cache import reset_backend
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from dashboard.entries import DASHBOARD_ENTRIES, OVERVIEW, read_entry
-from firelater.cache import HIT, MISS
+from dashboard.entries import DASHBOARD_ENTRIES, OVERVIEW
+from tenant_cache import HIT, MISS, read
 from tests.cache.conftest import point_cache_at
 
 
@@ -26,16 +26,16 @@ def test_warm_cache_fills_every_entry_so_the_next_read_is_a_hit(acme, globex):
     assert "acme:" in output
     assert "globex:" in output
     connection.set_tenant(acme)
-    assert all(read_entry(entry).status == HIT for entry in DASHBOARD_ENTRIES)
+    assert all(read(entry).status == HIT for entry in DASHBOARD_ENTRIES)
 
 
 def test_warm_cache_for_one_tenant_and_some_entries(acme, globex):
     output = run("warm_cache", "--tenant", "acme", "--entries", "overview", "trends")
     assert "Warmed 1 tenant(s) x 2 entries" in output
     connection.set_tenant(globex)
-    assert read_entry(OVERVIEW).status == MISS
+    assert read(OVERVIEW.cache).status == MISS
     connection.set_tenant(acme)
-    assert read_entry(OVERVIEW).status == HIT
+    assert read(OVERVIEW.cache).status == HIT
 
 
 def test_warm_cache_twice_computes_nothing_the_second_time(acme, globex):
@@ -67,7 +67,7 @@ def test_warm_cache_refuses_bad_input_with_one_line(db, args, message):
 def test_cache_stats_prints_a_table_per_tenant(acme, globex):
     run("warm_cache", "--tenant", "acme")
     connection.set_tenant(acme)
-    read_entry(OVERVIEW)
+    read(OVERVIEW.cache)
     output = run("cache_stats", "--tenant", "acme")
     assert "hit rate" in output
     assert "cache:{acme}:dashboard:overview" in output

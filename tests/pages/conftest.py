@@ -10,7 +10,7 @@ from django.test import Client
 from django_redis import get_redis_connection
 from django_tenants.utils import tenant_context
 
-from firelater.cache import reset_backend
+from tenant_cache import reset_backend
 from tests.conftest import ADMIN_PASSWORD
 from tests.pages.figures import build_small_world
 

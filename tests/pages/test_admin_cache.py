@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from firelater.cache import registry
+from tenant_cache import registry
 from tests.conftest import ADMIN_PASSWORD
 
 
@@ -67,7 +67,7 @@ def test_the_cache_page_shows_the_tenants_figures_and_top_keys(acme_browser, acm
 def test_the_cache_page_offers_an_invalidate_button_per_category(acme_browser, in_acme):
     html = acme_browser.get("/admin/cache/").content.decode()
 
-    for category in registry.categories():
+    for category in registry.data_categories():
         assert f'aria-label="Invalidate {category}"' in html
     assert 'aria-label="Invalidate everything"' in html
 

@@ -128,7 +128,7 @@ def test_a_database_failure_shows_the_unavailable_page_not_a_crash(
 
     # The page's own error handling, in isolation; real connection loss is exercised
     # against a live server in tests/reliability/test_faults_under_load.py.
-    monkeypatch.setattr(pages, "read_entry", fail)
+    monkeypatch.setattr(pages, "read", fail)
 
     response = acme_browser.get("/")
 

@@ -27,9 +27,9 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
 from changes.models import Change
-from dashboard.demo import DemoSize, seed_tenant_demo
-from firelater.cache import reset_backend
+from demo.data import DemoSize, seed_tenant_demo
 from issues.models import Issue
+from tenant_cache import reset_backend
 from tenants.models import Tenant
 from tenants.services import tenant_setup
 from tests.cache.conftest import PrivateRedis, free_port

@@ -18,11 +18,11 @@ from django_redis import get_redis_connection
 from djangorestframework_camel_case.util import camelize
 
 from dashboard.entries import DASHBOARD_ENTRIES
-from firelater.cache.keys import value_key
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.models import Request
+from tenant_cache.keys import value_key
 from tests.reliability.conftest import LiveTenant, gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -167,7 +167,7 @@ def test_no_read_after_a_write_is_ever_stale(live_tenants, shared_redis_url):
     assert stale == []
     # Finally: every entry still in Redis equals a fresh computation.
     redis = get_redis_connection("default")
-    from firelater.cache import codec
+    from tenant_cache import codec
 
     checked = 0
     for live in live_tenants:

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 from redis.exceptions import RedisError
 
-from firelater.cache.stats import redis_stats, tenant_stats
-from tenants.commands import TenantCommand
+from tenant_cache.management.base import TenantCommand
+from tenant_cache.stats import redis_stats, tenant_stats
 
 
 class Command(TenantCommand):

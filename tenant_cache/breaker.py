@@ -13,9 +13,9 @@ import threading
 import time
 from enum import StrEnum
 
-from firelater import metrics
+from tenant_cache import signals
 
-logger = logging.getLogger("firelater.cache")
+logger = logging.getLogger("tenant_cache")
 
 
 class BreakerState(StrEnum):
@@ -52,7 +52,7 @@ class CircuitBreaker:
             was_open = previous is not BreakerState.CLOSED
             self.state = BreakerState.CLOSED
         if was_open:
-            metrics.BREAKER_OPEN.set(0)
+            signals.breaker_changed.send(sender=None, is_open=False)
             logger.warning(
                 "Redis reachable again; cache resumes after %.1fs",
                 time.monotonic() - self.opened_at,
@@ -61,7 +61,7 @@ class CircuitBreaker:
         return was_open
 
     def record_failure(self, error: BaseException) -> None:
-        metrics.REDIS_ERRORS.labels(error=type(error).__name__).inc()
+        signals.redis_failed.send(sender=None, error=error)
         with self._lock:
             newly_open = self.state is BreakerState.CLOSED
             self.state = BreakerState.OPEN
@@ -70,7 +70,7 @@ class CircuitBreaker:
                 self.opened_at = time.monotonic()
                 self.openings += 1
         if newly_open:
-            metrics.BREAKER_OPEN.set(1)
+            signals.breaker_changed.send(sender=None, is_open=True)
             logger.warning(
                 "Redis unavailable (%s: %s); serving from PostgreSQL for %.1fs before retrying",
                 type(error).__name__,
@@ -78,9 +78,3 @@ class CircuitBreaker:
                 self.cooldown,
                 extra={"breaker": "open"},
             )
-
-    def reset(self) -> None:
-        metrics.BREAKER_OPEN.set(0)
-        with self._lock:
-            self.state = BreakerState.CLOSED
-            self.open_until = 0.0

@@ -11,8 +11,9 @@ from typing import Any
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from firelater.cache.core import backend
-from firelater.cache.keys import check_tenant, meta_key
+from tenant_cache.backend import backend
+from tenant_cache.keys import check_tenant, meta_key
+from tenant_cache.tenants import tenant_queryset
 
 
 def _human_bytes(size: int) -> str:
@@ -134,8 +135,36 @@ def redis_stats() -> dict[str, Any]:
     }
 
 
-def redis_available() -> bool:
+def status() -> dict[str, Any]:
+    """For a readiness probe: does Redis answer PING now, and the breaker's state."""
+    be = backend()
     try:
-        return bool(backend().client.ping())
+        available = bool(be.client.ping())
     except RedisError:
-        return False
+        available = False
+    return {"available": available, "breaker": str(be.breaker.state)}
+
+
+def platform_stats(*, top: int = 10) -> dict[str, Any]:
+    """Per-tenant figures for every tenant, totals, and Redis's INFO figures."""
+    try:
+        per_tenant = [tenant_stats(t.schema_name, top=top) for t in tenant_queryset()]
+        server = redis_stats()
+    except RedisError as error:
+        return {"available": False, "error": f"Redis unavailable: {error}", "tenants": []}
+    hits = sum(t["hits"] for t in per_tenant)
+    misses = sum(t["misses"] for t in per_tenant)
+    top_keys = sorted(
+        (k for t in per_tenant for k in t["topKeys"]), key=lambda k: (-k["hits"], k["key"])
+    )[:top]
+    return {
+        "available": True,
+        "hitRate": round(100.0 * hits / (hits + misses), 1) if hits + misses else 0.0,
+        "hits": hits,
+        "misses": misses,
+        "totalKeys": sum(t["totalKeys"] for t in per_tenant),
+        "memoryUsed": server["usedMemory"],
+        "topKeys": top_keys,
+        "tenants": per_tenant,
+        "redis": server,
+    }

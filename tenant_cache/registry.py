@@ -1,7 +1,8 @@
 """Cache entries declared as data: what each caches, for how long, and what it depends on.
 
-An entry is registered once (the dashboard declares its own in dashboard/entries.py); the
-viewsets, the signal invalidation, warm_cache and the stats all read the same registry.
+An entry is registered once (a project declares its own, e.g. FireLater's dashboard/
+entries.py); reads, invalidation, warm_cache, the stats and the system checks all read
+the same registry.
 """
 
 from __future__ import annotations
@@ -10,24 +11,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
-from firelater.cache.keys import check_name
-
-DEFAULT_TTL = 300
+from tenant_cache.conf import ttl_for
+from tenant_cache.keys import check_name
 
 
 @dataclass(frozen=True)
 class CacheEntry:
     """One cached thing, e.g. the dashboard overview.
 
-    category/subcategory name its keys (cache:{tenant}:<category>:<subcategory>);
+    namespace and name make its keys (cache:{tenant}:<namespace>:<name>[:params]);
     depends_on lists the data categories (issues, changes, ...) whose writes invalidate
-    it; fields optionally narrows that to the model fields it reads, per category.
+    it; fields narrows that to the model fields (attnames) it reads, per data category.
     """
 
-    category: str
-    subcategory: str
+    namespace: str
+    name: str
     depends_on: frozenset[str]
     ttl_name: str | None = None
     fields: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -35,29 +33,25 @@ class CacheEntry:
     default_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_name("category", self.category)
-        check_name("subcategory", self.subcategory)
-        for category in self.depends_on:
-            check_name("dependency category", category)
+        check_name("namespace", self.namespace)
+        check_name("name", self.name)
+        for data_category in self.depends_on:
+            check_name("data category", data_category)
 
     @property
     def id(self) -> str:
-        return f"{self.category}:{self.subcategory}"
-
-    @property
-    def name(self) -> str:
-        return self.subcategory
+        return f"{self.namespace}:{self.name}"
 
     @property
     def ttl(self) -> int:
-        ttls = getattr(settings, "CACHE_TTL", {})
-        return int(ttls.get(self.ttl_name or self.subcategory, ttls.get("default", DEFAULT_TTL)))
+        return ttl_for(self.ttl_name or self.name)
 
-    def affected_by(self, category: str, changed_fields: frozenset[str] | None = None) -> bool:
-        """Does a write to `category` (touching `changed_fields`; None = unknown/all) matter?"""
-        if category not in self.depends_on:
+    def affected_by(self, data_category: str, changed_fields: frozenset[str] | None = None) -> bool:
+        """Does a write to `data_category` (touching `changed_fields`; None = unknown/all)
+        matter to this entry?"""
+        if data_category not in self.depends_on:
             return False
-        watched = self.fields.get(category)
+        watched = self.fields.get(data_category)
         if changed_fields is None or watched is None:
             return True
         return bool(watched & changed_fields)
@@ -82,22 +76,13 @@ class EntryRegistry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, entry_id: str) -> CacheEntry:
-        return self._entries[entry_id]
-
-    def by_name(self, name: str) -> CacheEntry:
-        for entry in self._entries.values():
-            if entry.subcategory == name or entry.id == name:
-                return entry
-        raise KeyError(name)
-
-    def categories(self) -> frozenset[str]:
+    def data_categories(self) -> frozenset[str]:
         return frozenset(c for entry in self for c in entry.depends_on)
 
     def affected(
-        self, category: str, changed_fields: frozenset[str] | None = None
+        self, data_category: str, changed_fields: frozenset[str] | None = None
     ) -> list[CacheEntry]:
-        return [e for e in self if e.affected_by(category, changed_fields)]
+        return [e for e in self if e.affected_by(data_category, changed_fields)]
 
 
 registry = EntryRegistry()

@@ -1,7 +1,8 @@
 """The tenant admin's Cache page: this tenant's cache figures and invalidation by category.
 
-Served at /admin/cache/ through admin.site.admin_view (staff only, CSRF-protected, never
-cached); linked from the admin index (templates/admin/firelater_index.html).
+Include it with `path("admin/cache/", admin.site.admin_view(cache_admin_page),
+name="admin-cache")` (tenant_cache.urls.admin_page does): staff only, CSRF-protected,
+never cached. Its template is admin/cache.html, shipped with this app.
 """
 
 from __future__ import annotations
@@ -15,30 +16,29 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 from redis.exceptions import RedisError
 
-from dashboard.services import cache_invalidate_for_tenant
-from firelater.cache import current_tenant, pending_invalidations, registry
-from firelater.cache.stats import tenant_stats
+from tenant_cache.invalidation import invalidate_data, invalidate_tenant, pending_invalidations
+from tenant_cache.keys import current_tenant
+from tenant_cache.registry import registry
+from tenant_cache.stats import tenant_stats
 
 logger = logging.getLogger(__name__)
 
 ALL = "all"
 
 
-def _categories() -> list[dict[str, object]]:
+def _data_categories() -> list[dict[str, object]]:
     return [
         {"name": category, "entries": sorted(e.name for e in registry.affected(category))}
-        for category in sorted(registry.categories())
+        for category in sorted(registry.data_categories())
     ]
 
 
 def _invalidate(request: HttpRequest, tenant: str) -> HttpResponse:
     category = request.POST.get("category", "")
-    if category != ALL and category not in registry.categories():
+    if category != ALL and category not in registry.data_categories():
         messages.error(request, f"Unknown cache category {category!r}.")
         return redirect("admin-cache")
-    dropped = cache_invalidate_for_tenant(
-        tenant=tenant, category=None if category == ALL else category
-    )
+    dropped = invalidate_tenant(tenant) if category == ALL else invalidate_data(tenant, category)
     logger.info(
         "Cache invalidated from the admin",
         extra={"tenant": tenant, "category": category, "user": request.user.get_username()},
@@ -78,7 +78,7 @@ def cache_admin_page(request: HttpRequest) -> HttpResponse:
         "tenant": tenant,
         "stats": stats,
         "redis_error": redis_error,
-        "categories": _categories(),
+        "categories": _data_categories(),
         "pending": tenant in pending_invalidations(),
     }
     return TemplateResponse(request, "admin/cache.html", context)

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from dashboard.demo import DemoSize, seed_tenant_demo
+from demo.data import DemoSize, seed_tenant_demo
 from issues.models import Issue
 from tenants.services import public_tenant_ensure, tenant_setup
 

@@ -1,4 +1,4 @@
-"""Base for tenant-aware management commands: --tenant SLUG (repeatable), all by default."""
+"""Base for the cache's tenant-aware commands: --tenant SCHEMA (repeatable), all by default."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.models import Tenant
+from tenant_cache.tenants import tenant_queryset
 
 
 class TenantCommand(BaseCommand):
-    """Adds `--tenant SLUG` (repeatable); `self.selected_tenants(options)` resolves them.
+    """Adds `--tenant SLUG` (repeatable; a tenant's schema name); `self.selected_tenants(options)`
+    resolves them.
 
     Without --tenant: every active tenant. An unknown or inactive slug is a CommandError
     (one line, non-zero exit), never a silent skip.
@@ -25,16 +26,15 @@ class TenantCommand(BaseCommand):
             help="Only this tenant (repeatable). Default: every active tenant.",
         )
 
-    def selected_tenants(self, options: dict[str, Any]) -> list[Tenant]:
-        tenants = Tenant.objects.exclude(schema_name="public").order_by("slug")
+    def selected_tenants(self, options: dict[str, Any]) -> list[Any]:
         slugs = options.get("tenants")
         if not slugs:
-            return list(tenants.filter(is_active=True))
-        found = {t.slug: t for t in tenants.filter(slug__in=slugs)}
+            return list(tenant_queryset(active_only=True))
+        found = {t.schema_name: t for t in tenant_queryset().filter(schema_name__in=slugs)}
         unknown = [slug for slug in slugs if slug not in found]
         if unknown:
             raise CommandError(f"Unknown tenant: {', '.join(unknown)}")
-        inactive = [slug for slug in slugs if not found[slug].is_active]
+        inactive = [slug for slug in slugs if not getattr(found[slug], "is_active", True)]
         if inactive:
             raise CommandError(f"Inactive tenant: {', '.join(inactive)}")
         return [found[slug] for slug in dict.fromkeys(slugs)]

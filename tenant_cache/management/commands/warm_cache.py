@@ -1,4 +1,4 @@
-"""manage.py warm_cache: fill every dashboard entry of every (or the named) tenant."""
+"""manage.py warm_cache: fill every registered entry of every (or the named) tenant."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connection
 from tqdm import tqdm
 
-from dashboard.entries import DASHBOARD_ENTRIES, read_entry
-from firelater.cache import BYPASS, MISS, CacheEntry, invalidate_entries
-from tenants.commands import TenantCommand
-from tenants.models import Tenant
+from tenant_cache.invalidation import invalidate_entries
+from tenant_cache.management.base import TenantCommand
+from tenant_cache.reads import BYPASS, MISS, read
+from tenant_cache.registry import CacheEntry, registry
 
 
 @dataclass
@@ -27,17 +27,17 @@ class TenantWarmth:
     seconds: float = 0.0
 
 
-def warm_tenant(tenant: Tenant, entries: list[CacheEntry], *, refresh: bool) -> TenantWarmth:
+def warm_tenant(tenant: Any, entries: list[CacheEntry], *, refresh: bool) -> TenantWarmth:
     """Fill the tenant's entries (default parameters) on this thread's connection."""
-    result = TenantWarmth(tenant.slug)
+    result = TenantWarmth(tenant.schema_name)
     started = time.perf_counter()
-    connection.set_tenant(tenant)
+    connection.set_tenant(tenant)  # type: ignore[attr-defined]  # django-tenants' backend
     try:
         if refresh:
             invalidate_entries(tenant.schema_name, entries)
         for entry in entries:
             try:
-                status = read_entry(entry).status
+                status = read(entry).status
             except Exception as error:  # one entry's failure is reported, not fatal
                 result.failed.append(f"{entry.id}: {type(error).__name__}: {error}")
                 continue
@@ -48,13 +48,13 @@ def warm_tenant(tenant: Tenant, entries: list[CacheEntry], *, refresh: bool) -> 
             else:
                 result.already_cached += 1
     finally:
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
     result.seconds = time.perf_counter() - started
     return result
 
 
 class Command(TenantCommand):
-    help = "Fill every registered dashboard entry for every active tenant (or --tenant ...)."
+    help = "Fill every registered cache entry for every active tenant (or --tenant ...)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
@@ -93,9 +93,10 @@ class Command(TenantCommand):
             raise CommandError(f"{count} entr{'y' if count == 1 else 'ies'} failed to warm.")
 
     def _entries(self, names: list[str] | None) -> list[CacheEntry]:
+        warmable = [e for e in registry if e.fetch is not None]
         if not names:
-            return list(DASHBOARD_ENTRIES)
-        by_name = {e.subcategory: e for e in DASHBOARD_ENTRIES}
+            return warmable
+        by_name = {e.name: e for e in warmable}
         unknown = [n for n in names if n not in by_name]
         if unknown:
             raise CommandError(
@@ -104,18 +105,20 @@ class Command(TenantCommand):
         return [by_name[n] for n in names]
 
     def _run(
-        self, tenants: list[Tenant], entries: list[CacheEntry], options: dict[str, Any]
+        self, tenants: list[Any], entries: list[CacheEntry], options: dict[str, Any]
     ) -> list[TenantWarmth]:
         verbose = options["verbosity"] >= 1
+        stdout: Any = self.stdout._out  # the real streams: tqdm writes to them directly
+        stderr: Any = self.stderr._out
         progress = tqdm(
             total=len(tenants),
             unit="tenant",
-            file=self.stderr._out,
+            file=stderr,
             disable=not verbose or len(tenants) < 2,
         )
         results: list[TenantWarmth] = []
 
-        def job(tenant: Tenant) -> TenantWarmth:
+        def job(tenant: Any) -> TenantWarmth:
             try:
                 return warm_tenant(tenant, entries, refresh=options["refresh"])
             finally:
@@ -131,6 +134,6 @@ class Command(TenantCommand):
                         f"{result.slug}: {result.computed} computed, "
                         f"{result.already_cached} cached, {len(result.failed)} failed "
                         f"in {result.seconds * 1000:.0f} ms",
-                        file=self.stdout._out,
+                        file=stdout,
                     )
         return results

@@ -1,0 +1,44 @@
+"""tenant_cache: a tenant-safe Redis cache for django-tenants projects (see README.md).
+
+This module is the whole public API; nothing outside the app imports its submodules.
+
+    from tenant_cache import CacheEntry, get_or_set, registry, watch
+
+    OVERVIEW = registry.register(CacheEntry(namespace="dashboard", name="overview",
+                                            depends_on=frozenset({"issues"})))
+    watch(Issue, "issues")          # saves, deletes and bulk writes invalidate on commit
+    result = get_or_set(OVERVIEW, {}, selectors.overview)   # or read(OVERVIEW) with fetch=
+    result.body      # JSON bytes, the response body as stored
+    result.status    # "HIT" | "MISS" | "BYPASS"  (the X-Cache header)
+"""
+
+from tenant_cache import signals
+from tenant_cache.backend import reset_backend
+from tenant_cache.invalidation import invalidate_data, invalidate_entries, invalidate_tenant
+from tenant_cache.keys import CacheContextError, current_tenant, value_key
+from tenant_cache.reads import BYPASS, HIT, MISS, CacheResult, get_or_set, read
+from tenant_cache.receivers import watch
+from tenant_cache.registry import CacheEntry, registry
+from tenant_cache.stats import status, tenant_stats
+
+__all__ = [
+    "BYPASS",
+    "HIT",
+    "MISS",
+    "CacheContextError",
+    "CacheEntry",
+    "CacheResult",
+    "current_tenant",
+    "get_or_set",
+    "invalidate_data",
+    "invalidate_entries",
+    "invalidate_tenant",
+    "read",
+    "registry",
+    "reset_backend",
+    "signals",
+    "status",
+    "tenant_stats",
+    "value_key",
+    "watch",
+]

@@ -1,0 +1,41 @@
+"""Every tenant_cache setting and its default, in one place.
+
+Each is an ordinary Django setting (override it in settings.py or with pytest-django's
+`settings` fixture); read through `setting()` so a changed setting takes effect at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds each entry lives, by the entry's ttl_name (or subcategory), then "default".
+    "CACHE_TTL": {"default": 300},
+    # Each TTL is shortened by up to this fraction, so many tenants' entries do not expire
+    # in the same second.
+    "CACHE_TTL_JITTER": 0.1,
+    # Values larger than this are stored zlib-compressed.
+    "CACHE_COMPRESS_MIN_BYTES": 10 * 1024,
+    # Seconds a stampede lock lives if its holder dies.
+    "CACHE_LOCK_TTL": 5.0,
+    # Seconds a concurrent miss waits for the lock holder before computing for itself.
+    "CACHE_LOCK_WAIT": 6.0,
+    # Seconds the circuit breaker skips Redis after a failure before one caller probes.
+    "CACHE_BREAKER_COOLDOWN": 3.0,
+    # The django-redis cache alias whose client the cache uses.
+    "CACHE_REDIS_ALIAS": "default",
+}
+
+
+def setting(name: str) -> Any:
+    """The configured value of a tenant_cache setting, or its default."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def ttl_for(name: str) -> int:
+    """Seconds an entry named `name` lives (CACHE_TTL[name], else CACHE_TTL["default"])."""
+    ttls = setting("CACHE_TTL")
+    default = ttls.get("default", DEFAULTS["CACHE_TTL"]["default"])
+    return int(ttls.get(name, default))
