@@ -17,7 +17,6 @@ from dashboard.views import DashboardViewSet
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
-from tenant_cache.admin import cache_admin_page
 
 # "/?": a POST without the trailing slash must not become a body-losing 301 redirect.
 router = DefaultRouter()
@@ -40,7 +39,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
-    path("admin/cache/", admin.site.admin_view(cache_admin_page), name="admin-cache"),
+    path("", include("tenant_cache.urls")),  # the admin's Cache page and the cache API
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
@@ -48,7 +47,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("", include("tenant_cache.urls")),
 ]
 
 handler400 = "firelater.api.json_bad_request"

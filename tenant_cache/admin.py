@@ -1,7 +1,7 @@
 """The tenant admin's Cache page: this tenant's cache figures and invalidation by category.
 
 Include it with `path("admin/cache/", admin.site.admin_view(cache_admin_page),
-name="admin-cache")` (tenant_cache.urls.admin_page does): staff only, CSRF-protected,
+name="admin-cache")` (tenant_cache.urls does): staff only, CSRF-protected,
 never cached. Its template is admin/cache.html, shipped with this app.
 """
 

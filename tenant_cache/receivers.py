@@ -42,6 +42,17 @@ def watch(model: type[models.Model], data_category: str) -> None:
         signal.connect(_record_bulk_write, sender=model, dispatch_uid=f"tenant-cache-bulk-{name}")
 
 
+def unwatch(model: type[models.Model]) -> None:
+    """Undo watch(model) (tests; a project that stops caching a model)."""
+    _WATCHED.pop(model, None)
+    name = model._meta.label_lower
+    post_save.disconnect(sender=model, dispatch_uid=f"tenant-cache-save-{name}")
+    post_delete.disconnect(sender=model, dispatch_uid=f"tenant-cache-del-{name}")
+    signal = bulk_write_signal(model)
+    if signal is not None:
+        signal.disconnect(sender=model, dispatch_uid=f"tenant-cache-bulk-{name}")
+
+
 def watched_models() -> dict[type[models.Model], str]:
     return dict(_WATCHED)
 

@@ -1,18 +1,18 @@
-"""URL patterns of the cache's administration, for a project's two URLconfs.
+"""URL patterns of the cache's administration on a tenant host.
 
-# a tenant host's urls.py
-path("", include("tenant_cache.urls"))            # /api/admin/cache/{stats,invalidate}
-# admin page, before admin.site.urls:
-path("admin/cache/", admin.site.admin_view(cache_admin_page), name="admin-cache")
-# the public (platform) host's urls.py
-path("", include("tenant_cache.urls_public"))
+Include them before admin.site.urls (they add the admin's /admin/cache/ page):
+``path("", include("tenant_cache.urls"))``; the platform host includes
+``tenant_cache.urls_public`` instead.
 """
 
-from django.urls import re_path
+from django.contrib import admin
+from django.urls import path, re_path
 
+from tenant_cache.admin import cache_admin_page
 from tenant_cache.api import CacheInvalidateView, CacheStatsView
 
 urlpatterns = [
+    path("admin/cache/", admin.site.admin_view(cache_admin_page), name="admin-cache"),
     re_path(r"^api/admin/cache/stats/?$", CacheStatsView.as_view(), name="cache-stats"),
     re_path(
         r"^api/admin/cache/invalidate/?$", CacheInvalidateView.as_view(), name="cache-invalidate"

@@ -1,0 +1,47 @@
+"""A minimal django-tenants project that installs tenant_cache and nothing of FireLater.
+
+It proves tenant_cache is reusable: its own tenant model (customers.Client), its own
+cached model (notes.Note) with its own bulk-write signal, its own entries. Run by
+tests/cache/test_reusable_app.py in a subprocess (so no FireLater module is imported).
+"""
+
+import os
+
+import environ
+
+env = environ.Env()
+_main = env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/firelater")
+
+SECRET_KEY = "tenant-cache-reusability-test-only"
+DEBUG = False
+USE_TZ = True
+ALLOWED_HOSTS = ["*"]
+DATABASES = {
+    "default": {
+        **_main,
+        "ENGINE": "django_tenants.postgresql_backend",
+        # Its own database beside the suite's (pytest-django prefixes it with test_).
+        "NAME": f"{_main['NAME']}_tcproj",
+    }
+}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+SHARED_APPS = [
+    "django_tenants",
+    "tests.tenant_cache_project.customers",
+    "tenant_cache",
+    "django.contrib.contenttypes",
+]
+TENANT_APPS = ["django.contrib.contenttypes", "tests.tenant_cache_project.notes"]
+INSTALLED_APPS = [*SHARED_APPS, *[a for a in TENANT_APPS if a not in SHARED_APPS]]
+TENANT_MODEL = "customers.Client"
+TENANT_DOMAIN_MODEL = "customers.Domain"
+ROOT_URLCONF = "tests.tenant_cache_project.urls"
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25},
+    }
+}
+CACHE_TTL = {"default": 60}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
