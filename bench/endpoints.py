@@ -16,29 +16,24 @@ from bench.data import Context
 # The original FireLater's dashboard: 14 SQL queries per load, uncached (issue #7).
 ORIGINAL_QUERIES_PER_LOAD = 14
 
-# (name, path, entry attribute in dashboard.entries)
-ENDPOINTS = [
-    ("overview", "/api/v1/dashboard/overview/", "OVERVIEW"),
-    ("trends", "/api/v1/dashboard/trends/?days=30", "TRENDS"),
-    ("health", "/api/v1/dashboard/health/", "HEALTH_DISTRIBUTION"),
-    ("activity", "/api/v1/dashboard/activity/?limit=20", "ACTIVITY"),
-    ("issues/by-priority", "/api/v1/dashboard/issues/by-priority/", "ISSUES_BY_PRIORITY"),
-    ("issues/by-status", "/api/v1/dashboard/issues/by-status/", "ISSUES_BY_STATUS"),
-    ("changes/upcoming", "/api/v1/dashboard/changes/upcoming/", "CHANGES_UPCOMING"),
-    ("requests/by-status", "/api/v1/dashboard/requests/by-status/", "REQUESTS_BY_STATUS"),
-    ("mobile", "/api/v1/dashboard/mobile/", "MOBILE"),
-]
-OVERVIEW_PATH = ENDPOINTS[0][1]
+
+def dashboard_endpoints() -> list[tuple[str, str, Any]]:
+    """(name, path with the default parameters, cache entry) of every declared dashboard
+    entry (dashboard.entries.ENTRIES: a new entry is benched without editing this file)."""
+    from dashboard.entries import ENTRIES
+
+    return [(e.path, e.default_url, e.cache) for e in ENTRIES]
+
+
+OVERVIEW_PATH = "/api/v1/dashboard/overview/"
 NOCACHE_PATH = "/bench/nocache/overview/"
 TRIVIAL_PATH = "/bench/trivial/"
 FLOOR_PATH = "/bench/floor/"
 
 
-def invalidator(tenant: str, entry_name: str) -> Any:
-    from dashboard import entries
+def invalidator(tenant: str, entry: Any) -> Any:
     from tenant_cache import invalidate_entries
 
-    entry = getattr(entries, entry_name)
     return lambda: invalidate_entries(tenant, [entry])
 
 
@@ -51,14 +46,14 @@ def measure_endpoints(server: Server, ctx: Context) -> dict[str, Any]:
     profile, acme = ctx.profile, ctx.acme
     results: dict[str, Any] = {}
     warm_up(server, ctx, TRIVIAL_PATH)
-    for name, path, entry_name in ENDPOINTS:
+    for name, path, entry in dashboard_endpoints():
         cold = sample(
             server.port,
             path,
             acme.host,
             acme.token,
             profile.cold_samples,
-            before=invalidator(acme.slug, entry_name),
+            before=invalidator(acme.slug, entry),
             expect_cache="MISS",
         )
         warm = sample(
@@ -105,11 +100,12 @@ def measure_full_load(server: Server, ctx: Context, rounds: int = 3) -> dict[str
 
     acme = ctx.acme
     loads: dict[str, list[dict[str, float]]] = {"cold": [], "warm": []}
+    endpoints = dashboard_endpoints()
     for _ in range(rounds):
         invalidate_tenant(acme.slug)
         for state in ("cold", "warm"):
             replies = [
-                sample(server.port, path, acme.host, acme.token, 1)[0] for _, path, _ in ENDPOINTS
+                sample(server.port, path, acme.host, acme.token, 1)[0] for _, path, _ in endpoints
             ]
             loads[state].append(
                 {
@@ -122,7 +118,7 @@ def measure_full_load(server: Server, ctx: Context, rounds: int = 3) -> dict[str
                 }
             )
     return {
-        "endpoints": len(ENDPOINTS),
+        "endpoints": len(endpoints),
         "original_queries": ORIGINAL_QUERIES_PER_LOAD,
         "cold": loads["cold"][-1],
         "warm": loads["warm"][-1],

@@ -193,7 +193,9 @@ def redis_faults(ctx: Context) -> dict[str, Any]:
 
 def _stampede_round(server: Server, ctx: Context, key: str) -> dict[str, Any]:
     acme = ctx.acme
-    invalidator(acme.slug, "OVERVIEW")()
+    from dashboard.entries import OVERVIEW
+
+    invalidator(acme.slug, OVERVIEW.cache)()
     offset = server.log_size()
     barrier = threading.Barrier(STAMPEDE_CLIENTS)
     replies: list[Any] = []

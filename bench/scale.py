@@ -33,16 +33,13 @@ from bench.common import (
     say,
 )
 from bench.data import ADMIN_USER, Context, admin_token, ensure_migrated
-from bench.endpoints import invalidator
+from bench.endpoints import dashboard_endpoints, invalidator
 from bench.generate import DATA_TABLES, Volume, fill_current_schema
 
 ADMIN_PASSWORD = "firelater-demo"
 TEMPLATE = "smalltpl"
 SMALL_VOLUME = Volume(issues=200, changes=40, requests=40, applications=10)
-SCALE_PATHS = {
-    "overview": ("/api/v1/dashboard/overview/", "OVERVIEW"),
-    "trends": ("/api/v1/dashboard/trends/?days=30", "TRENDS"),
-}
+SCALE_ENTRIES = ("overview", "trends")  # names in bench.endpoints.dashboard_endpoints()
 
 
 def scale_slug(issues: int) -> str:
@@ -114,7 +111,9 @@ def measure_sizes(ctx: Context, tenants: dict[str, dict[str, Any]]) -> dict[str,
     with Server(ctx.profile, "scale", PORT_MAIN, BENCH_INSTRUMENT="1") as server:
         for slug, tenant in tenants.items():
             results[slug] = {"issues": tenant["issues"]}
-            for name, (path, entry_name) in SCALE_PATHS.items():
+            for name, path, entry in dashboard_endpoints():
+                if name not in SCALE_ENTRIES:
+                    continue
                 sample(server.port, path, tenant["host"], tenant["token"], 2)  # connection, lookup
                 cold = sample(
                     server.port,
@@ -122,7 +121,7 @@ def measure_sizes(ctx: Context, tenants: dict[str, dict[str, Any]]) -> dict[str,
                     tenant["host"],
                     tenant["token"],
                     samples,
-                    before=invalidator(slug, entry_name),
+                    before=invalidator(slug, entry),
                     expect_cache="MISS",
                 )
                 warm = sample(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from djangorestframework_camel_case.util import camelize
 from rest_framework import serializers
@@ -54,6 +55,16 @@ class DashboardEntry:
     @property
     def url(self) -> str:
         return f"/api/v1/dashboard/{self.path}/"
+
+    @property
+    def default_url(self) -> str:
+        """The URL with its default parameters spelled out (?days=30)."""
+        params = self.cache.default_params
+        return f"{self.url}?{urlencode(params)}" if params else self.url
+
+    def example_urls(self) -> list[str]:
+        """Its URL bare, and with each declared example query (for tests and the bench)."""
+        return [self.url, *(self.url + query for query in self.examples)]
 
 
 def _camelized(selector: Callable[..., Any]) -> Callable[..., Any]:
@@ -226,3 +237,5 @@ ENTRIES = (
 )
 # The cache entries alone, in the same order (warm_cache, stats and tests iterate these).
 DASHBOARD_ENTRIES = tuple(e.cache for e in ENTRIES)
+# Every URL the dashboard API serves: its root (the overview) and each entry's examples.
+DASHBOARD_URLS = ("/api/v1/dashboard/", *(url for e in ENTRIES for url in e.example_urls()))

@@ -6,23 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboard.entries import DASHBOARD_URLS
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 
-ENDPOINTS = [
-    "",
-    "overview/",
-    "trends/",
-    "trends/?days=90",
-    "health/",
-    "activity/",
-    "activity/?limit=5",
-    "issues/by-priority/",
-    "issues/by-status/",
-    "changes/upcoming/",
-    "requests/by-status/",
-    "mobile/",
-]
+ENDPOINTS = [url.removeprefix("/api/v1/dashboard/") for url in DASHBOARD_URLS]
 DATA_TABLES = ("issues_issue", "changes_change", "requests_app_request", "applications_")
 
 

@@ -9,22 +9,13 @@ from django.utils import timezone
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
 from changes.models import Change
+from dashboard.entries import ENTRIES
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.models import Request
 
-PATHS = {
-    "overview": "overview/",
-    "trends": "trends/",
-    "health": "health/",
-    "activity": "activity/",
-    "by_priority": "issues/by-priority/",
-    "by_status": "issues/by-status/",
-    "upcoming": "changes/upcoming/",
-    "requests_by_status": "requests/by-status/",
-    "mobile": "mobile/",
-}
+PATHS = {e.name: e.path + "/" for e in ENTRIES}
 
 
 @pytest.fixture
@@ -55,7 +46,14 @@ def everything_but(*names: str) -> set[str]:
     return set(PATHS) - set(names)
 
 
-ISSUE_ENTRIES = {"overview", "trends", "activity", "by_priority", "by_status", "mobile"}
+ISSUE_ENTRIES = {
+    "overview",
+    "trends",
+    "activity",
+    "issues_by_priority",
+    "issues_by_status",
+    "mobile",
+}
 
 
 def test_creating_an_issue_through_the_api_refreshes_the_next_read(
@@ -77,8 +75,8 @@ def test_a_priority_only_change_keeps_by_status_and_trends(
     with django_capture_on_commit_callbacks(execute=True):
         acme_api.patch(f"/api/v1/issues/{issue.id}/", {"priority": "critical"}, format="json")
     cached = warm.still_cached()
-    assert {"by_status", "trends"} <= cached
-    assert not {"by_priority", "overview", "mobile", "activity"} & cached
+    assert {"issues_by_status", "trends"} <= cached
+    assert not {"issues_by_priority", "overview", "mobile", "activity"} & cached
 
 
 def test_a_title_only_change_drops_activity_but_no_counts(
@@ -139,8 +137,8 @@ def test_queryset_update_invalidates(
     with django_capture_on_commit_callbacks(execute=True):
         Issue.objects.filter(pk=issue.pk).update(priority="high")
     cached = warm.still_cached()
-    assert "by_priority" not in cached
-    assert "by_status" in cached
+    assert "issues_by_priority" not in cached
+    assert "issues_by_status" in cached
     body = acme_api.get(dashboard_url("issues/by-priority/")).json()
     assert {r["priority"]: r["count"] for r in body}["high"] == 1
 
@@ -272,7 +270,9 @@ def test_change_writes_invalidate_change_entries(
     warm()
     with django_capture_on_commit_callbacks(execute=True):
         ChangeFactory(scheduled_start=timezone.now() + timezone.timedelta(days=1))
-    assert warm.still_cached() == everything_but("overview", "activity", "upcoming", "mobile")
+    assert warm.still_cached() == everything_but(
+        "overview", "activity", "changes_upcoming", "mobile"
+    )
     assert acme_api.get(dashboard_url("changes/upcoming/")).json()["total"] == 1
     warm()
     with django_capture_on_commit_callbacks(execute=True):
@@ -290,7 +290,7 @@ def test_a_new_health_score_invalidates_health_entries(
             f"/api/v1/applications/{application.id}/health-scores/", {"score": 20}, format="json"
         )
     assert response.status_code == 201
-    assert warm.still_cached() == everything_but("overview", "health", "upcoming", "mobile")
+    assert warm.still_cached() == everything_but("overview", "health", "changes_upcoming", "mobile")
     assert acme_api.get(dashboard_url("health/")).json()["buckets"]["critical"] == 1
 
 
@@ -302,4 +302,4 @@ def test_renaming_an_application_refreshes_health_but_not_counts(
     warm()
     with django_capture_on_commit_callbacks(execute=True):
         acme_api.patch(f"/api/v1/applications/{application.id}/", {"name": "New"}, format="json")
-    assert warm.still_cached() == everything_but("health", "upcoming")
+    assert warm.still_cached() == everything_but("health", "changes_upcoming")

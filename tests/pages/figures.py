@@ -12,21 +12,17 @@ from django.utils import timezone
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from dashboard.pages import SECTIONS
 from issues.factories import IssueFactory
 from requests_app.factories import RequestFactory
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 
-# Each section the page shows, by its API path (as the page's script fetches them).
+# Each section the page shows, by its API path with the page's parameters (as its script
+# fetches them).
 API_PATHS = {
-    "overview": "overview/",
-    "health": "health/",
-    "by_priority": "issues/by-priority/",
-    "by_status": "issues/by-status/",
-    "upcoming": "changes/upcoming/",
-    "trends": "trends/?days=30",
-    "activity": "activity/",
+    name: entry.default_url.removeprefix("/api/v1/dashboard/") for name, entry in SECTIONS.items()
 }
 
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 from djangorestframework_camel_case.util import camelize
 
-from dashboard.entries import DASHBOARD_ENTRIES
+from dashboard.entries import DASHBOARD_ENTRIES, ENTRIES
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
@@ -28,17 +28,7 @@ from tests.reliability.conftest import LiveTenant, gunicorn
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 DURATION = 20.0  # seconds of racing
-ENDPOINT_BY_ENTRY = {
-    "overview": "overview/",
-    "trends": "trends/",
-    "health": "health/",
-    "activity": "activity/",
-    "issues_by_priority": "issues/by-priority/",
-    "issues_by_status": "issues/by-status/",
-    "changes_upcoming": "changes/upcoming/",
-    "requests_by_status": "requests/by-status/",
-    "mobile": "mobile/",
-}
+ENDPOINT_BY_ENTRY = {e.name: e.path + "/" for e in ENTRIES}
 VOLATILE = {"generatedAt"}  # the mobile summary's own timestamp
 
 

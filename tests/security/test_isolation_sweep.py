@@ -34,6 +34,7 @@ from rest_framework.authtoken.models import Token
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from dashboard.entries import DASHBOARD_URLS
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
@@ -61,20 +62,7 @@ SPOOFS: dict[str, dict[str, str]] = {
     },
 }
 OPERATIONS_URLS = ["/healthz", "/readyz", "/metrics"]
-DASHBOARD_READS = [
-    "/api/v1/dashboard/",
-    "/api/v1/dashboard/overview/",
-    "/api/v1/dashboard/trends/",
-    "/api/v1/dashboard/trends/?days=7",
-    "/api/v1/dashboard/health/",
-    "/api/v1/dashboard/activity/",
-    "/api/v1/dashboard/activity/?limit=100",
-    "/api/v1/dashboard/issues/by-priority/",
-    "/api/v1/dashboard/issues/by-status/",
-    "/api/v1/dashboard/changes/upcoming/",
-    "/api/v1/dashboard/requests/by-status/",
-    "/api/v1/dashboard/mobile/",
-]
+DASHBOARD_READS = list(DASHBOARD_URLS)
 
 
 # --- The planted data --------------------------------------------------------------------
