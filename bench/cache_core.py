@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -245,11 +244,11 @@ def redis_dead(ctx: Context) -> dict[str, Any]:
     with PrivateRedis(REDIS_PORT_MICRO + 10, "hung") as hung, use_redis(hung.url):
         reset_backend()
         hung.client().ping()
-        hung.kill(signal.SIGSTOP)
+        hung.hang()
         try:
             results["hung_server"] = _dead_redis_costs("hung", calls)
         finally:
-            hung.kill(signal.SIGCONT)
+            hung.resume()
     reset_backend()
     for name, r in results.items():
         say(

@@ -7,7 +7,6 @@ bounded in time.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import http.client
 import json
@@ -15,15 +14,17 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.support.gunicorn import Gunicorn
+from tests.support.processes import stop_all
+from tests.support.redis_server import PrivateRedis as SupportRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -167,34 +168,10 @@ def use_redis(url: str) -> Iterator[None]:
 
 # --- Processes -----------------------------------------------------------------------------
 
-_running: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _stop_process(proc: subprocess.Popen[bytes], grace: float = 8.0) -> None:
-    """Stop a process this bench started (and its process group, e.g. gunicorn's workers)."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-    _running.pop(proc.pid, None)
-
-
-def stop_all() -> None:
-    for proc in list(_running.values()):
-        _stop_process(proc, grace=3.0)
-
 
 def _on_signal(signum: int, frame: Any) -> None:
     stop_all()
     raise SystemExit(128 + signum)
-
-
-atexit.register(stop_all)
 
 
 def install_signal_handlers() -> None:
@@ -202,40 +179,9 @@ def install_signal_handlers() -> None:
         signal.signal(signum, _on_signal)
 
 
-def spawn(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a tracked process in its own process group, output to a log file."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    _running[proc.pid] = proc
-    return proc
-
-
-def port_open(port: int, timeout: float = 0.2) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(timeout)
-        return sock.connect_ex((LOOPBACK, port)) == 0
-
-
-def wait_until(check: Any, seconds: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return bool(check())
-
-
-class Server:
-    """gunicorn serving bench.wsgi on 127.0.0.1:<port>; 2 sync workers unless told."""
+class Server(Gunicorn):
+    """gunicorn serving bench.wsgi on 127.0.0.1:<port>; 2 sync workers unless told
+    (the test suite's harness, tests.support.gunicorn, with the bench's settings)."""
 
     def __init__(
         self,
@@ -247,142 +193,48 @@ class Server:
         threads: int = 1,
         **env: str,
     ) -> None:
+        super().__init__(
+            env=bench_env(profile, **env),
+            app="bench.wsgi:application",
+            port=port,
+            workers=workers,
+            threads=threads,
+            timeout=120,
+            ready_path="/bench/floor/",
+            log=LOGS / f"server-{name}.log",
+        )
         self.profile = profile
         self.name = name
-        self.port = port
-        self.workers = workers
-        self.threads = threads
-        self.env = bench_env(profile, **env)
-        self.log = LOGS / f"server-{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
-        if port_open(self.port):
-            raise RuntimeError(f"port {self.port} is busy; is another bench running?")
+        assert self.log is not None
         self.log.unlink(missing_ok=True)
-        args = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bench.wsgi:application",
-            "--bind",
-            f"{LOOPBACK}:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--worker-tmp-dir",
-            "/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir(),
-            "--timeout",
-            "120",
-            "--graceful-timeout",
-            "3",
-            "--log-level",
-            "warning",
-        ]
-        if self.threads > 1:
-            args += ["--worker-class", "gthread", "--threads", str(self.threads)]
-        self.proc = spawn(args, env=self.env, log=self.log)
-        ready = wait_until(self._ready, 60, 0.2)
-        if not ready:
-            self.stop()
-            raise RuntimeError(f"server {self.name} did not start; see {self.log}")
+        super().start()
         return self
 
-    def _ready(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"server {self.name} exited; see {self.log}")
-        try:
-            return http_get(self.port, "/bench/floor/", "localhost").status == 200
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop_process(self.proc)
-            self.proc = None
-
     def log_size(self) -> int:
+        assert self.log is not None
         return self.log.stat().st_size if self.log.exists() else 0
 
     def log_since(self, offset: int) -> str:
+        assert self.log is not None
         with self.log.open("rb") as handle:
             handle.seek(offset)
             return handle.read().decode(errors="replace")
 
-    def __enter__(self) -> Server:
-        return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-class PrivateRedis:
+class PrivateRedis(SupportRedis):
     """A redis-server of the bench's own on 127.0.0.1:<port>, killable and restartable."""
 
     def __init__(self, port: int, name: str) -> None:
-        self.port = port
-        self.name = name
-        self.dir = Path(tempfile.mkdtemp(prefix=f"bench-redis-{port}-"))
-        self.log = LOGS / f"redis-{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(
+            port=port,
+            extra_args=("--enable-debug-command", "local", "--maxmemory-policy", "volatile-lru"),
+            log=LOGS / f"redis-{name}.log",
+        )
 
-    @property
-    def url(self) -> str:
-        return f"redis://{LOOPBACK}:{self.port}/0"
-
-    def start(self) -> PrivateRedis:
-        server = shutil.which("redis-server")
-        if server is None:
-            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
-        if port_open(self.port):
-            raise RuntimeError(f"port {self.port} is busy; is another bench running?")
-        args = [
-            server,
-            "--port",
-            str(self.port),
-            "--bind",
-            LOOPBACK,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(self.dir),
-            "--enable-debug-command",
-            "local",
-            "--maxmemory-policy",
-            "volatile-lru",
-        ]
-        self.proc = spawn(args, env=dict(os.environ), log=self.log)
-        if not wait_until(lambda: port_open(self.port), 10, 0.02):
-            raise RuntimeError(f"private redis-server on {self.port} did not start")
-        return self
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None:
-            os.killpg(self.proc.pid, sig)
-            if sig == signal.SIGKILL:
-                self.proc.wait(5)
-                _running.pop(self.proc.pid, None)
-                self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGCONT)
-            _stop_process(self.proc, grace=3)
-            self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def client(self) -> Any:
-        import redis
-
-        return redis.Redis(host=LOOPBACK, port=self.port, socket_timeout=30)
-
-    def __enter__(self) -> PrivateRedis:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    def client(self, socket_timeout: float = 30) -> Any:
+        return super().client(socket_timeout=socket_timeout)
 
 
 # --- HTTP ----------------------------------------------------------------------------------

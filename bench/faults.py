@@ -11,7 +11,6 @@ resumes after the restart is visible. The server counts its own time per request
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from typing import Any
@@ -108,13 +107,16 @@ def outage_run(
 
     def inject() -> None:
         time.sleep(fail_at)
-        redis.kill(signal.SIGKILL if mode == "killed" else signal.SIGSTOP)
+        if mode == "killed":
+            redis.kill()
+        else:
+            redis.hang()
         events["fail"] = time.monotonic() - probe.started
         time.sleep(back_at - fail_at)
         if mode == "killed":
             redis.start()
         else:
-            redis.kill(signal.SIGCONT)
+            redis.resume()
         events["back"] = time.monotonic() - probe.started
 
     injector = threading.Thread(target=inject, name="fault-injector", daemon=True)

@@ -17,6 +17,8 @@ from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import public_tenant_ensure, tenant_setup
 
+pytest_plugins = ["tests.support.fixtures"]
+
 ADMIN_PASSWORD = "admin-pass-123"
 
 

@@ -41,7 +41,7 @@ from tenant_cache import (
 )
 from tenant_cache.cluster import ClusterClient, FireLaterRedisCluster, node_urls
 from tenant_cache.stats import redis_stats, tenant_stats
-from tests.cache.conftest import PrivateRedis
+from tests.support.redis_server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSING = [tool for tool in ("redis-server", "redis-cli") if shutil.which(tool) is None]

@@ -227,7 +227,8 @@ def test_a_failing_fetcher_releases_its_lock(acme_context, entry):
 
 
 def test_a_closed_port_means_bypass_with_correct_data(acme_context, entry, settings):
-    from tests.cache.conftest import free_port, point_cache_at
+    from tests.support.fixtures import point_cache_at
+    from tests.support.processes import free_port
 
     point_cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
     result = get_or_set(entry, None, lambda: {"fresh": True})

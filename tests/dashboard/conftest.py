@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django_redis import get_redis_connection
-
-from tenant_cache import reset_backend
 
 
 @pytest.fixture(autouse=True)
-def clean_cache() -> Iterator[None]:
+def _clean_cache(clean_cache: None) -> None:
     """The database rolls back after each test; the cache must start empty as well."""
-    reset_backend()
-    get_redis_connection("default").flushdb()
-    yield
-    reset_backend()
 
 
 @pytest.fixture

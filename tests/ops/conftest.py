@@ -1,1 +1,6 @@
-from tests.cache.conftest import clean_cache, private_redis  # noqa: F401  (shared fixtures)
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(clean_cache: None) -> None:
+    """Commands and endpoints read the cache: each test starts with an empty one."""

@@ -11,7 +11,7 @@ from django.db import connection
 
 from dashboard.entries import DASHBOARD_ENTRIES, OVERVIEW
 from tenant_cache import HIT, MISS, read
-from tests.cache.conftest import point_cache_at
+from tests.support.fixtures import point_cache_at
 
 
 def run(name: str, *args: str) -> str:
@@ -86,7 +86,7 @@ def test_cache_stats_json_is_machine_readable(acme, globex):
 
 
 def test_cache_stats_with_redis_down_says_so_and_exits_zero(db, settings):
-    from tests.cache.conftest import free_port
+    from tests.support.processes import free_port
 
     point_cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
     output = run("cache_stats")

@@ -8,7 +8,8 @@ import logging
 import pytest
 from django.test import Client
 
-from tests.cache.conftest import free_port, point_cache_at
+from tests.support.fixtures import point_cache_at
+from tests.support.processes import free_port
 
 
 @pytest.mark.parametrize("host", ["acme.localhost", "localhost", "unknown.example"])

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django_redis import get_redis_connection
 from django_tenants.utils import tenant_context
 
-from tenant_cache import reset_backend
 from tests.conftest import ADMIN_PASSWORD
 from tests.pages.figures import build_small_world
 
 
 @pytest.fixture(autouse=True)
-def clean_cache() -> Iterator[None]:
+def _clean_cache(clean_cache: None) -> None:
     """The database rolls back after each test; the cache must start empty as well."""
-    reset_backend()
-    get_redis_connection("default").flushdb()
-    yield
-    reset_backend()
 
 
 @pytest.fixture

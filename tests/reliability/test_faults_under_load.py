@@ -14,7 +14,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.reliability.conftest import LIVE_APP_NAME, LiveTenant, gunicorn
+from tests.support.live import LIVE_APP_NAME, LiveTenant
+from tests.support.live import serve_project as gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

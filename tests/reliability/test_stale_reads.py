@@ -23,7 +23,8 @@ from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.models import Request
 from tenant_cache.keys import value_key
-from tests.reliability.conftest import LiveTenant, gunicorn
+from tests.support.live import LiveTenant
+from tests.support.live import serve_project as gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -1,3 +1,6 @@
-"""Security test fixtures: a clean cache (responses must not come from earlier tests)."""
+import pytest
 
-from tests.cache.conftest import clean_cache  # noqa: F401  (shared autouse fixture)
+
+@pytest.fixture(autouse=True)
+def _clean_cache(clean_cache: None) -> None:
+    """The sweeps compare cached answers: each test starts with an empty cache."""

@@ -1,0 +1,56 @@
+"""A real FireLater server on the test database, for tests that need other processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from tests.support.gunicorn import Gunicorn
+
+LIVE_APP_NAME = "firelater-live-test"  # PGAPPNAME: lets a test find the server's connections
+
+
+@dataclass
+class LiveTenant:
+    slug: str
+    tenant: Any
+    token: str
+
+    @property
+    def host(self) -> str:
+        return f"{self.slug}.localhost"
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test process uses (pytest-django's test_...)."""
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def serve_project(
+    redis_url: str, *, workers: int = 2, threads: int = 4, cooldown: float = 0.5, **env: str
+) -> Iterator[str]:
+    """gunicorn (gthread) serving firelater.wsgi on the test database; yields its base URL."""
+    server_env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+        "DEBUG": "0",
+        "SECRET_KEY": "reliability-suite-secret-key-" + "x" * 30,
+        "CACHE_BREAKER_COOLDOWN": str(cooldown),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "firelater.settings",
+        "PGAPPNAME": LIVE_APP_NAME,
+        **env,
+    }
+    with Gunicorn(env=server_env, workers=workers, threads=threads) as server:
+        yield server.base_url
