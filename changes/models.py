@@ -42,8 +42,6 @@ class Change(TrackedRecord):
     Type = ChangeType
 
     number = human_number_field("changes_change_number_seq")
-    title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
     status = models.CharField(
         max_length=20, choices=ChangeStatus.choices, default=ChangeStatus.DRAFT
     )

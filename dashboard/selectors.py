@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from applications.models import HEALTHY_MIN_SCORE, WARNING_MIN_SCORE, HealthStatus
 from changes.models import Change
-from firelater.models import Priority
+from firelater.models import Priority, format_number, number_sql
 from issues.models import Issue
 from requests_app.models import Request
 
@@ -227,7 +227,7 @@ def _activity_branch(kind: str, table: str, prefix: str, action: str, column: st
         if done:
             condition += f" AND {column} IS DISTINCT FROM {done}"
     return f"""(
-        SELECT '{kind}' AS type, id, '{prefix}-' || lpad(number::text, 6, '0') AS number,
+        SELECT '{kind}' AS type, id, {number_sql(prefix)} AS number,
                title, '{action}' AS action, {column} AS at
         FROM {table} {condition}
         ORDER BY {column} DESC LIMIT %(limit)s
@@ -316,7 +316,7 @@ def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> dict[str,
     changes = [
         {
             "id": row["id"],
-            "number": f"{Change.NUMBER_PREFIX}-{row['number']:06d}",
+            "number": format_number(Change.NUMBER_PREFIX, row["number"]),
             "title": row["title"],
             "status": row["status"],
             "risk": row["risk"],

@@ -22,7 +22,7 @@ from changes.models import Change
 from firelater.factories import UserFactory
 from firelater.models import Priority
 from issues.factories import ISSUE_TEMPLATES, IssueFactory
-from issues.models import SLA_BY_PRIORITY, Issue
+from issues.models import Issue
 from requests_app.factories import REQUEST_TEMPLATES, RequestFactory
 from requests_app.models import Request
 
@@ -98,7 +98,7 @@ def _issue_rows(n, rng, now, users, apps) -> Iterator[Issue]:  # type: ignore[no
             # Last touched some time after creation, never in the future.
             updated_at=resolved or created + (now - created) * rng.uniform(0, 0.3),
             resolved_at=resolved,
-            sla_due_at=created + SLA_BY_PRIORITY[priority],
+            sla_due_at=Issue.sla_due(priority, created),
         )
 
 

@@ -1,15 +1,35 @@
-"""Abstract model pieces shared by the ITSM records: timestamps and human numbers."""
+"""Abstract model pieces shared by the ITSM records, and the rules they share.
+
+Each rule lives here once: the human number format (ISS-000042), "a date may not precede
+the record's creation" (database constraint, model validation and API validation all
+read it from the constraint), and for tickets (issues and requests) the priority and the
+done timestamp that follows the status, for single saves and bulk updates alike.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from firelater.tracking import BulkWriteQuerySet, TracksLoadedValues
+
+NUMBER_DIGITS = 6
+
+
+def format_number(prefix: str, number: int) -> str:
+    """A record's human number: ISS-000042."""
+    return f"{prefix}-{number:0{NUMBER_DIGITS}d}"
+
+
+def number_sql(prefix: str, column: str = "number") -> str:
+    """The same format as a SQL expression, for raw aggregate queries."""
+    return f"'{prefix}-' || lpad({column}::text, {NUMBER_DIGITS}, '0')"
 
 
 def human_number_field(sequence: str) -> models.BigIntegerField:
@@ -24,17 +44,56 @@ def human_number_field(sequence: str) -> models.BigIntegerField:
     )
 
 
+class NotBeforeCreated(models.CheckConstraint):
+    """`field` is empty or not before created_at: the one declaration of that rule.
+
+    Migrations see a plain CheckConstraint (same name and condition as before); validation
+    (TrackedRecord.clean, the API serializers) finds these through the model's Meta.
+    """
+
+    def __init__(self, *, field: str, label: str, name: str | None = None, **kwargs: Any) -> None:
+        self.field = field
+        kwargs.pop("condition", None)
+        super().__init__(
+            condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": F("created_at")}),
+            name=name or f"{label}_{field.removesuffix('_at')}_after_created",
+        )
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        _path, args, kwargs = super().deconstruct()
+        return "django.db.models.CheckConstraint", args, kwargs
+
+    def clone(self) -> NotBeforeCreated:
+        return NotBeforeCreated(field=self.field, label="", name=self.name)
+
+
+def not_before_created_errors(
+    model: type[models.Model], values: dict[str, Any], created_at: datetime | None
+) -> dict[str, str]:
+    """Field -> message for each date in `values` that precedes `created_at`."""
+    if created_at is None:
+        return {}
+    return {
+        constraint.field: f"Cannot be before the {model._meta.verbose_name} was created."
+        for constraint in model._meta.constraints
+        if isinstance(constraint, NotBeforeCreated)
+        and (value := values.get(constraint.field)) is not None
+        and value < created_at
+    }
+
+
 class TrackedRecord(TracksLoadedValues):
-    """created_at/updated_at that bulk loads can set (no auto_now) and saves keep current.
+    """A numbered record with a title: created_at/updated_at that bulk loads can set (no
+    auto_now) and saves keep current.
 
     Its manager's bulk writes (update, bulk_create, bulk_update, delete) send `bulk_write`
     (firelater.tracking), so whoever watches the model (the cache) sees them like saves.
     """
 
     NUMBER_PREFIX: ClassVar[str] = ""
-    # Datetime fields that may not precede created_at (each has a CheckConstraint too).
-    NOT_BEFORE_CREATED: ClassVar[tuple[str, ...]] = ()
 
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -44,19 +103,14 @@ class TrackedRecord(TracksLoadedValues):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.display_number} {getattr(self, 'title', '')}".strip()
+        return f"{self.display_number} {self.title}".strip()
 
     def clean(self) -> None:
         # The constraints name created_at, which forms leave out (it is not editable), and
         # Django skips validating a constraint on a left-out field: without this, an admin
         # form with such a date would pass validation and fail on the constraint (a 500).
-        errors = {
-            field: f"Cannot be before the {self._meta.verbose_name} was created."
-            for field in self.NOT_BEFORE_CREATED
-            if (value := getattr(self, field)) is not None
-            and self.created_at is not None
-            and value < self.created_at
-        }
+        values = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+        errors = not_before_created_errors(type(self), values, self.created_at)
         if errors:
             raise ValidationError(errors)
 
@@ -73,7 +127,7 @@ class TrackedRecord(TracksLoadedValues):
         number = getattr(self, "number", None)
         if not isinstance(number, int):
             return ""
-        return f"{self.NUMBER_PREFIX}-{number:06d}"
+        return format_number(self.NUMBER_PREFIX, number)
 
 
 class Priority(models.TextChoices):
@@ -81,3 +135,50 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
+
+
+class Ticket(TrackedRecord):
+    """Issues and service requests: a priority, and DONE_FIELD stamped while the status is
+    one of DONE_STATUSES (cleared when it is reopened)."""
+
+    DONE_STATUSES: ClassVar[tuple[str, ...]] = ()
+    DONE_FIELD: ClassVar[str] = ""
+
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="%(class)s_priority_valid"
+            ),
+        ]
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in self.DONE_STATUSES  # type: ignore[attr-defined]
+
+    def sync_done_at(self, now: datetime | None = None) -> bool:
+        """Stamp DONE_FIELD when the status is done, clear it when reopened; True if it
+        changed. The one rule for every single-record write path (API, admin, services)."""
+        stamped = getattr(self, self.DONE_FIELD)
+        if self.is_done and stamped is None:
+            setattr(self, self.DONE_FIELD, now or timezone.now())
+            return True
+        if not self.is_done and stamped is not None:
+            setattr(self, self.DONE_FIELD, None)
+            return True
+        return False
+
+    @classmethod
+    def bulk_status_update(cls, status: str, now: datetime) -> dict[str, Any]:
+        """QuerySet.update() arguments that set `status` on many rows in one statement and
+        keep DONE_FIELD consistent (kept where already stamped, set now, or cleared)."""
+        if status in cls.DONE_STATUSES:
+            done: Any = Case(
+                When(**{f"{cls.DONE_FIELD}__isnull": True}, then=Value(now)),
+                default=F(cls.DONE_FIELD),
+            )
+        else:
+            done = None
+        return {"status": status, cls.DONE_FIELD: done, "updated_at": now}

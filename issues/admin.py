@@ -7,8 +7,8 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from firelater.admin import RecordAdmin, status_actions
-from issues.models import SLA_BY_PRIORITY, Issue
-from issues.services import issue_bulk_set_status, issue_sync_resolved_at
+from issues.models import Issue
+from issues.services import issue_bulk_set_status
 
 
 @admin.register(Issue)
@@ -40,7 +40,7 @@ class IssueAdmin(RecordAdmin):
 
     def save_model(self, request: HttpRequest, obj: Issue, form: ModelForm, change: bool) -> None:
         # resolved_at is read-only in the form: keep it in step with the status chosen there.
-        issue_sync_resolved_at(issue=obj)
+        obj.sync_done_at()
         if obj.sla_due_at is None:
-            obj.sla_due_at = obj.created_at + SLA_BY_PRIORITY[obj.priority]
+            obj.sla_due_at = Issue.sla_due(obj.priority, obj.created_at)
         super().save_model(request, obj, form, change)

@@ -10,7 +10,7 @@ from factory import fuzzy
 
 from firelater.factories import UserFactory
 from firelater.models import Priority
-from issues.models import SLA_BY_PRIORITY, Issue
+from issues.models import Issue
 
 ISSUE_TEMPLATES = [
     "{app} returns 502 for some users",
@@ -39,9 +39,7 @@ class IssueFactory(factory.django.DjangoModelFactory):
     reporter = factory.SubFactory(UserFactory)
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyAttribute(lambda o: o.created_at)
-    sla_due_at = factory.LazyAttribute(
-        lambda o: o.created_at + SLA_BY_PRIORITY.get(o.priority, timedelta(hours=24))
-    )
+    sla_due_at = factory.LazyAttribute(lambda o: Issue.sla_due(o.priority, o.created_at))
     resolved_at = factory.LazyAttribute(
         lambda o: o.created_at + timedelta(hours=2) if o.status in Issue.DONE_STATUSES else None
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
-from firelater.models import Priority, TrackedRecord, human_number_field
+from firelater.models import NotBeforeCreated, Priority, Ticket, human_number_field
 
 # How long each priority may stay unresolved before the SLA is breached.
 SLA_BY_PRIORITY = {
@@ -28,20 +28,17 @@ class IssueStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class Issue(TrackedRecord):
+class Issue(Ticket):
     NUMBER_PREFIX = "ISS"
 
     Status = IssueStatus
 
     OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
     DONE_STATUSES = (Status.RESOLVED, Status.CLOSED)
-    NOT_BEFORE_CREATED = ("resolved_at", "sla_due_at")
+    DONE_FIELD = "resolved_at"
 
     number = human_number_field("issues_issue_number_seq")
-    title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
     status = models.CharField(max_length=20, choices=IssueStatus.choices, default=IssueStatus.NEW)
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     application = models.ForeignKey(
         "applications.Application",
         on_delete=models.SET_NULL,
@@ -62,7 +59,7 @@ class Issue(TrackedRecord):
     resolved_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(Ticket.Meta):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="issue_status_idx"),
@@ -76,19 +73,17 @@ class Issue(TrackedRecord):
             models.CheckConstraint(
                 condition=Q(status__in=IssueStatus.values), name="issue_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values), name="issue_priority_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("created_at")),
-                name="issue_resolved_after_created",
-            ),
-            models.CheckConstraint(
-                condition=Q(sla_due_at__isnull=True) | Q(sla_due_at__gte=F("created_at")),
-                name="issue_sla_due_after_created",
-            ),
+            *Ticket.Meta.constraints,
+            NotBeforeCreated(field="resolved_at", label="issue"),
+            NotBeforeCreated(field="sla_due_at", label="issue"),
         ]
 
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @staticmethod
+    def sla_due(priority: str, start: datetime) -> datetime:
+        """When an issue of `priority` opened at `start` breaches its SLA (the default). An
+        unknown priority gets medium's, so validation can report the priority itself."""
+        return start + SLA_BY_PRIORITY.get(priority, SLA_BY_PRIORITY[Priority.MEDIUM])

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from firelater.admin import RecordAdmin, status_actions
 from requests_app.models import Request
-from requests_app.services import request_bulk_set_status, request_sync_fulfilled_at
+from requests_app.services import request_bulk_set_status
 
 
 @admin.register(Request)
@@ -34,5 +34,5 @@ class RequestAdmin(RecordAdmin):
 
     def save_model(self, request: HttpRequest, obj: Request, form: ModelForm, change: bool) -> None:
         # fulfilled_at is read-only in the form: keep it in step with the status chosen there.
-        request_sync_fulfilled_at(service_request=obj)
+        obj.sync_done_at()
         super().save_model(request, obj, form, change)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
-from firelater.models import Priority, TrackedRecord, human_number_field
+from firelater.models import NotBeforeCreated, Ticket, human_number_field
 
 
 class RequestStatus(models.TextChoices):
@@ -19,7 +19,7 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Request(TrackedRecord):
+class Request(Ticket):
     NUMBER_PREFIX = "REQ"
 
     Status = RequestStatus
@@ -30,22 +30,20 @@ class Request(TrackedRecord):
         RequestStatus.APPROVED,
         RequestStatus.IN_PROGRESS,
     )
-    NOT_BEFORE_CREATED = ("due_at", "fulfilled_at")
+    DONE_STATUSES = (RequestStatus.FULFILLED,)
+    DONE_FIELD = "fulfilled_at"
 
     number = human_number_field("requests_app_request_number_seq")
-    title = models.CharField(max_length=255)
-    description = models.TextField(blank=True)
     status = models.CharField(
         max_length=20, choices=RequestStatus.choices, default=RequestStatus.SUBMITTED
     )
-    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_requests"
     )
     due_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(Ticket.Meta):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="request_status_idx"),
@@ -58,17 +56,9 @@ class Request(TrackedRecord):
             models.CheckConstraint(
                 condition=Q(status__in=RequestStatus.values), name="request_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values), name="request_priority_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(due_at__isnull=True) | Q(due_at__gte=F("created_at")),
-                name="request_due_after_created",
-            ),
-            models.CheckConstraint(
-                condition=Q(fulfilled_at__isnull=True) | Q(fulfilled_at__gte=F("created_at")),
-                name="request_fulfilled_after_created",
-            ),
+            *Ticket.Meta.constraints,
+            NotBeforeCreated(field="due_at", label="request"),
+            NotBeforeCreated(field="fulfilled_at", label="request"),
         ]
 
     @property
