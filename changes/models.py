@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from firelater.models import TrackedRecord, human_number_field
+from firelater.models import TrackedRecord, choices_valid, human_number_field
 
 
 class ChangeStatus(models.TextChoices):
@@ -57,24 +57,13 @@ class Change(TrackedRecord):
     scheduled_start = models.DateTimeField(null=True, blank=True)
     scheduled_end = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(TrackedRecord.Meta):
         indexes = [
-            models.Index(fields=["status"], name="change_status_idx"),
+            *TrackedRecord.Meta.indexes,
             models.Index(fields=["scheduled_start"], name="change_sched_start_idx"),
-            models.Index(fields=["created_at"], name="change_created_idx"),
-            models.Index(fields=["updated_at"], name="change_updated_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=ChangeStatus.values), name="change_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(risk__in=ChangeRisk.values), name="change_risk_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(type__in=ChangeType.values), name="change_type_valid"
-            ),
+            *choices_valid("change", status=ChangeStatus, risk=ChangeRisk, type=ChangeType),
             models.CheckConstraint(
                 condition=Q(scheduled_end__isnull=True)
                 | Q(scheduled_start__isnull=True)

@@ -44,6 +44,17 @@ def human_number_field(sequence: str) -> models.BigIntegerField:
     )
 
 
+def choices_valid(label: str, **choices: type[models.TextChoices]) -> list[models.CheckConstraint]:
+    """One CheckConstraint per field, `<label>_<field>_valid`: the value is one of its
+    choices (enforced by the database as well as by forms and serializers)."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{field}__in": options.values}), name=f"{label}_{field}_valid"
+        )
+        for field, options in choices.items()
+    ]
+
+
 class NotBeforeCreated(models.CheckConstraint):
     """`field` is empty or not before created_at: the one declaration of that rule.
 
@@ -101,6 +112,13 @@ class TrackedRecord(TracksLoadedValues):
 
     class Meta:
         abstract = True
+        ordering = ["-created_at"]
+        # Every record has a status (its own choices); the lists filter and sort by these.
+        indexes = [
+            models.Index(fields=["status"], name="%(class)s_status_idx"),
+            models.Index(fields=["created_at"], name="%(class)s_created_idx"),
+            models.Index(fields=["updated_at"], name="%(class)s_updated_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_number} {self.title}".strip()
@@ -146,13 +164,13 @@ class Ticket(TrackedRecord):
 
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
 
-    class Meta:
+    class Meta(TrackedRecord.Meta):
         abstract = True
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values), name="%(class)s_priority_valid"
-            ),
+        indexes = [
+            *TrackedRecord.Meta.indexes,
+            models.Index(fields=["priority"], name="%(class)s_priority_idx"),
         ]
+        constraints = choices_valid("%(class)s", priority=Priority)
 
     @property
     def is_done(self) -> bool:

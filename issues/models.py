@@ -6,9 +6,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from firelater.models import NotBeforeCreated, Priority, Ticket, human_number_field
+from firelater.models import (
+    NotBeforeCreated,
+    Priority,
+    Ticket,
+    choices_valid,
+    human_number_field,
+)
 
 # How long each priority may stay unresolved before the SLA is breached.
 SLA_BY_PRIORITY = {
@@ -60,19 +65,13 @@ class Issue(Ticket):
     sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Ticket.Meta):
-        ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status"], name="issue_status_idx"),
-            models.Index(fields=["priority"], name="issue_priority_idx"),
-            models.Index(fields=["created_at"], name="issue_created_idx"),
+            *Ticket.Meta.indexes,
             models.Index(fields=["resolved_at"], name="issue_resolved_idx"),
-            models.Index(fields=["updated_at"], name="issue_updated_idx"),
             models.Index(fields=["sla_due_at"], name="issue_sla_due_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=IssueStatus.values), name="issue_status_valid"
-            ),
+            *choices_valid("issue", status=IssueStatus),
             *Ticket.Meta.constraints,
             NotBeforeCreated(field="resolved_at", label="issue"),
             NotBeforeCreated(field="sla_due_at", label="issue"),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from firelater.models import NotBeforeCreated, Ticket, human_number_field
+from firelater.models import NotBeforeCreated, Ticket, choices_valid, human_number_field
 
 
 class RequestStatus(models.TextChoices):
@@ -44,18 +43,12 @@ class Request(Ticket):
     fulfilled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(Ticket.Meta):
-        ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["status"], name="request_status_idx"),
-            models.Index(fields=["priority"], name="request_priority_idx"),
-            models.Index(fields=["created_at"], name="request_created_idx"),
-            models.Index(fields=["updated_at"], name="request_updated_idx"),
+            *Ticket.Meta.indexes,
             models.Index(fields=["due_at"], name="request_due_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=RequestStatus.values), name="request_status_valid"
-            ),
+            *choices_valid("request", status=RequestStatus),
             *Ticket.Meta.constraints,
             NotBeforeCreated(field="due_at", label="request"),
             NotBeforeCreated(field="fulfilled_at", label="request"),
