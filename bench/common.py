@@ -80,46 +80,33 @@ class Profile:
 
     @classmethod
     def make(cls, quick: bool) -> Profile:
-        redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
-        if quick:
-            return cls(
-                quick=True,
-                database_url=os.environ.get("BENCH_DATABASE_URL", QUICK_DATABASE_URL),
-                redis_url=redis_url,
-                issues=5_000,
-                changes=1_000,
-                requests=1_000,
-                applications=30,
-                load_seconds=3,
-                peer_seconds=2,
-                mixed_seconds=3,
-                cold_samples=3,
-                warm_samples=30,
-                scale_sizes=(1_000, 10_000),
-                small_tenant_counts=(5, 10),
-                fault_seconds=9,
-                micro_hits=2_000,
-                micro_unrelated=(10_000, 100_000),
-            )
+        sizes = {name: values[0 if quick else 1] for name, values in _SIZES.items()}
+        default_db = QUICK_DATABASE_URL if quick else FULL_DATABASE_URL
         return cls(
-            quick=False,
-            database_url=os.environ.get("BENCH_DATABASE_URL", FULL_DATABASE_URL),
-            redis_url=redis_url,
-            issues=100_000,
-            changes=20_000,
-            requests=20_000,
-            applications=200,
-            load_seconds=30,
-            peer_seconds=20,
-            mixed_seconds=30,
-            cold_samples=15,
-            warm_samples=300,
-            scale_sizes=(1_000, 10_000, 100_000, 1_000_000),
-            small_tenant_counts=(10, 100, 1_000),
-            fault_seconds=24,
-            micro_hits=20_000,
-            micro_unrelated=(10_000, 1_000_000),
+            quick=quick,
+            database_url=os.environ.get("BENCH_DATABASE_URL", default_db),
+            redis_url=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+            **sizes,
         )
+
+
+# Each size and duration of a run: (--quick, the full `make bench`).
+_SIZES: dict[str, tuple[Any, Any]] = {
+    "issues": (5_000, 100_000),
+    "changes": (1_000, 20_000),
+    "requests": (1_000, 20_000),
+    "applications": (30, 200),
+    "load_seconds": (3, 30),
+    "peer_seconds": (2, 20),
+    "mixed_seconds": (3, 30),
+    "cold_samples": (3, 15),
+    "warm_samples": (30, 300),
+    "scale_sizes": ((1_000, 10_000), (1_000, 10_000, 100_000, 1_000_000)),
+    "small_tenant_counts": ((5, 10), (10, 100, 1_000)),
+    "fault_seconds": (9, 24),
+    "micro_hits": (2_000, 20_000),
+    "micro_unrelated": ((10_000, 100_000), (10_000, 1_000_000)),
+}
 
 
 def bench_env(profile: Profile, **overrides: str) -> dict[str, str]:

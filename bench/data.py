@@ -12,9 +12,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from bench.common import ROOT, Profile, bench_env, say, setup_django
+from scripts.ensure_services import pg_params
 
 MAIN_TENANTS = ("acme", "globex")  # seed_demo's names for --tenants 2
 ADMIN_USER = "admin"
@@ -57,15 +58,7 @@ class Context:
 
 
 def _pg_params(url: str, dbname: str | None = None) -> dict[str, Any]:
-    parts = urlparse(url)
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or "") or None,
-        "dbname": dbname or parts.path.lstrip("/"),
-        "connect_timeout": 5,
-    }
+    return {**pg_params(url, dbname), "connect_timeout": 5}
 
 
 def ensure_database(profile: Profile) -> None:

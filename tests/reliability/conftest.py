@@ -24,9 +24,7 @@ from issues.models import Issue
 from tenant_cache import reset_backend
 from tenants.models import Tenant
 from tenants.services import tenant_setup
-from tests.support.fixtures import point_cache_at
 from tests.support.live import LiveTenant
-from tests.support.redis_server import PrivateRedis
 
 PASSWORD = "stress-pass-123"  # test-only
 
@@ -83,13 +81,3 @@ def shared_redis_url() -> str:
     reset_backend()
     get_redis_connection("default").flushdb()
     return str(settings.CACHES["default"]["LOCATION"])
-
-
-@pytest.fixture
-def private_redis_server(settings, tmp_path):  # type: ignore[no-untyped-def]
-    server = PrivateRedis(tmp_path)
-    server.start()
-    settings.CACHE_BREAKER_COOLDOWN = 0.5
-    point_cache_at(settings, server.url)
-    yield server
-    server.stop()

@@ -89,8 +89,8 @@ def _create_issue(base: str, live: LiveTenant) -> None:
     assert response.status_code == 201, response.text
 
 
-def test_redis_killed_hung_and_restarted_under_load(live_tenants, private_redis_server):
-    redis_server = private_redis_server
+def test_redis_killed_hung_and_restarted_under_load(live_tenants, private_redis):
+    redis_server = private_redis
     live = live_tenants[0]
     with gunicorn(redis_server.url, cooldown=0.5) as base, Load(base, live_tenants) as load:
         load.wait_for("HIT", time.monotonic() - 1)
