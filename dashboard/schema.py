@@ -24,34 +24,24 @@ from issues.models import Issue
 from requests_app.models import Request
 
 
-class IssueCounts(serializers.Serializer):
-    total = serializers.IntegerField()
-    open = serializers.IntegerField()
-    critical = serializers.IntegerField(help_text="Open issues of critical priority.")
-    overdue = serializers.IntegerField(help_text="Open issues past their SLA due time.")
-    resolved_today = serializers.IntegerField()
+def counts(name: str, names: str, **described: str) -> type[serializers.Serializer]:
+    """A serializer class of integer counts: `names` space-separated, `described` with a
+    help text (its class name becomes the schema component's name)."""
+    fields = {field: serializers.IntegerField() for field in names.split()}
+    fields.update({f: serializers.IntegerField(help_text=text) for f, text in described.items()})
+    return type(name, (serializers.Serializer,), fields)
 
 
-class ChangeCounts(serializers.Serializer):
-    total = serializers.IntegerField()
-    pending_approval = serializers.IntegerField()
-    scheduled_this_week = serializers.IntegerField()
-    failed = serializers.IntegerField()
-
-
-class RequestCounts(serializers.Serializer):
-    total = serializers.IntegerField()
-    open = serializers.IntegerField()
-    pending_approval = serializers.IntegerField()
-    overdue = serializers.IntegerField()
-
-
-class HealthCounts(serializers.Serializer):
-    total = serializers.IntegerField()
-    healthy = serializers.IntegerField()
-    warning = serializers.IntegerField()
-    critical = serializers.IntegerField()
-    unknown = serializers.IntegerField()
+HEALTH_BUCKETS = "healthy warning critical unknown"
+IssueCounts = counts(
+    "IssueCounts",
+    "total open resolved_today",
+    critical="Open issues of critical priority.",
+    overdue="Open issues past their SLA due time.",
+)
+ChangeCounts = counts("ChangeCounts", "total pending_approval scheduled_this_week failed")
+RequestCounts = counts("RequestCounts", "total open pending_approval overdue")
+HealthCounts = counts("HealthCounts", f"total {HEALTH_BUCKETS}")
 
 
 # many=False: the viewset's `list` action returns this object, not a list of them.
@@ -69,12 +59,8 @@ class TrendDay(serializers.Serializer):
     resolved = serializers.IntegerField()
 
 
-class TierHealth(serializers.Serializer):
+class TierHealth(counts("TierBuckets", HEALTH_BUCKETS)):  # type: ignore[misc]
     tier = serializers.IntegerField(min_value=1, max_value=4)
-    healthy = serializers.IntegerField()
-    warning = serializers.IntegerField()
-    critical = serializers.IntegerField()
-    unknown = serializers.IntegerField()
 
 
 class ApplicationHealth(serializers.Serializer):
@@ -86,11 +72,7 @@ class ApplicationHealth(serializers.Serializer):
     status = serializers.ChoiceField(choices=HealthStatus.choices)
 
 
-class HealthBuckets(serializers.Serializer):
-    healthy = serializers.IntegerField()
-    warning = serializers.IntegerField()
-    critical = serializers.IntegerField()
-    unknown = serializers.IntegerField()
+HealthBuckets = counts("HealthBuckets", HEALTH_BUCKETS)
 
 
 class HealthResponse(serializers.Serializer):
@@ -148,15 +130,13 @@ class UpcomingResponse(serializers.Serializer):
     changes = UpcomingChange(many=True)
 
 
-class MobileResponse(serializers.Serializer):
-    open_issues = serializers.IntegerField()
-    critical_issues = serializers.IntegerField()
-    overdue_issues = serializers.IntegerField()
-    changes_pending_approval = serializers.IntegerField()
-    requests_pending_approval = serializers.IntegerField()
-    upcoming_changes = serializers.IntegerField()
-    critical_applications = serializers.IntegerField()
-    needs_attention = serializers.IntegerField()
+class MobileResponse(
+    counts(  # type: ignore[misc]
+        "MobileCounts",
+        "open_issues critical_issues overdue_issues changes_pending_approval "
+        "requests_pending_approval upcoming_changes critical_applications needs_attention",
+    )
+):
     generated_at = serializers.DateTimeField()
 
 
