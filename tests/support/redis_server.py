@@ -23,7 +23,9 @@ class PrivateRedis:
         port: int | None = None,
         extra_args: tuple[str, ...] = (),
         log: Path | None = None,
+        password: str | None = None,
     ) -> None:
+        self.password = password
         self.folder = folder or Path(tempfile.mkdtemp(prefix="private-redis-"))
         self.port = port or free_port()
         self.extra_args = extra_args
@@ -36,7 +38,11 @@ class PrivateRedis:
 
     def client(self, socket_timeout: float = 0.5) -> redis.Redis:
         return redis.Redis(
-            host=LOOPBACK, port=self.port, socket_connect_timeout=0.2, socket_timeout=socket_timeout
+            host=LOOPBACK,
+            port=self.port,
+            password=self.password,
+            socket_connect_timeout=0.2,
+            socket_timeout=socket_timeout,
         )
 
     def start(self) -> PrivateRedis:
@@ -51,6 +57,7 @@ class PrivateRedis:
                 server,
                 *("--port", str(self.port), "--bind", LOOPBACK),
                 *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *(("--requirepass", self.password) if self.password else ()),
                 *self.extra_args,
             ],
             log=self.log,
