@@ -164,3 +164,28 @@ def test_the_token_cache_is_per_tenant(acme_api, globex):
     assert acme_api.get("/api/v1/issues/").status_code == 200  # cached for acme
     acme_api.defaults["HTTP_HOST"] = "globex.localhost"
     assert acme_api.get("/api/v1/issues/").status_code == 401
+
+
+def test_the_same_token_key_in_two_tenants_authenticates_each_tenants_own_user(
+    acme_api, acme, globex
+):
+    """Keys are unique per schema only: globex may hold a token with acme's very key. The
+    process's token cache must still answer each tenant with its own user."""
+    from django.contrib.auth import get_user_model
+    from django_tenants.utils import tenant_context
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    with tenant_context(globex):
+        other = get_user_model().objects.create_user("globex-agent", password="x-pass-123")
+        Token.objects.create(user=other, key=acme_api.token)
+    created = acme_api.post("/api/v1/issues/", {"title": "acme's"}, format="json")  # cached
+    assert created.status_code == 201
+    globex_client = APIClient(HTTP_HOST="globex.localhost")
+    globex_client.credentials(HTTP_AUTHORIZATION=f"Token {acme_api.token}")
+    response = globex_client.post("/api/v1/issues/", {"title": "globex's"}, format="json")
+    assert response.status_code == 201
+    with tenant_context(globex):
+        from issues.models import Issue
+
+        assert Issue.objects.get(pk=response.json()["id"]).reporter.username == "globex-agent"

@@ -49,10 +49,27 @@ def test_a_reader_that_read_before_a_write_cannot_store_its_stale_value(acme, en
     assert get_or_set(entry, None, dict).value == {"open_issues": 2}
 
 
-def test_without_an_invalidation_the_slow_readers_value_is_stored(acme, entry):
+def test_without_an_invalidation_the_slow_readers_value_is_stored(acme, entry, other_entry):
+    """The same slow reader, while only another entry is invalidated: its value is kept."""
     connection.set_tenant(acme)
-    get_or_set(entry, None, lambda: {"n": 1})
-    assert get_or_set(entry, None, dict).status == HIT
+    fetched = threading.Event()
+    other_write_done = threading.Event()
+
+    def slow_fetch():
+        fetched.set()
+        other_write_done.wait(5)  # still busy while an unrelated write commits
+        return {"n": 1}
+
+    with ThreadPoolExecutor(1) as pool:
+        reader = pool.submit(_in_tenant(acme, lambda: get_or_set(entry, None, slow_fetch)))
+        assert fetched.wait(5)
+        invalidate_entries("acme", [other_entry])
+        other_write_done.set()
+        assert reader.result(5).status == MISS
+    assert (get_or_set(entry, None, dict).status, get_or_set(entry, None, dict).value) == (
+        HIT,
+        {"n": 1},
+    )
 
 
 def test_thirty_two_concurrent_misses_compute_the_value_once(acme, entry):
