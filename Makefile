@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench install services chromium migrate seed superuser clean-data help
+.PHONY: run test test-fast lint bench install services test-tools migrate seed superuser clean-data help
 
 help:
 	@echo "make run    - install, start services if needed, migrate, seed demo, serve on $(HOST):$(PORT)"
@@ -49,11 +49,13 @@ run: seed
 superuser: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser
 
-test: services chromium
+test: services test-tools
 	$(PY) -m pytest
 
-chromium: install  # the browser tests drive Debian's chromium; installed when missing
-	$(PY) scripts/ensure_chromium.py
+# The suite drives Debian's chromium and private redis-servers; installed when missing
+# (a missing one fails its tests rather than skipping them).
+test-tools: install
+	$(PY) scripts/ensure_test_tools.py
 
 test-fast: services
 	$(PY) -m pytest -m "not slow"

@@ -30,12 +30,13 @@ from tenant_cache.stats import reset_tenant_stats
 from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import tenant_setup
+from tests.browser.login import PASSWORD, USERNAME, log_in
 from tests.pages.figures import build_small_world
+from tests.support.required import require_binary, require_module
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SLUG = "browser"
-USERNAME, PASSWORD = "admin", "browser-pass-123"
 
 T = TypeVar("T")
 
@@ -85,8 +86,7 @@ def browser_tenant(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any
 
     The database stays unblocked for the whole module: the live server's threads query it.
     """
-    if not CHROMIUM.exists():
-        pytest.skip("chromium is missing: `make test` installs it (apt-get install chromium)")
+    require_binary(str(CHROMIUM), "chromium")
     with django_db_blocker.unblock():
         info = in_worker_thread(_create_tenant)
         try:
@@ -116,20 +116,11 @@ def live_url(browser_tenant) -> Iterator[str]:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def browser(live_url):  # type: ignore[no-untyped-def]
     """Debian's chromium, headless (playwright's own browser download is not used)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_module("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def log_in(page: Any, live_url: str) -> None:
-    page.goto(f"{live_url}/")
-    assert "/login/" in page.url
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_url}/")
 
 
 @pytest.fixture(scope="module")

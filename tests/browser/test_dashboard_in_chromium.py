@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, USERNAME, log_in
+from tests.browser.login import PASSWORD, USERNAME, log_in
 from tests.pages.figures import figures_from_api
+from tests.support.required import require_module
 
-expect = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'").expect
+expect = require_module("playwright.sync_api").expect
 
 pytestmark = pytest.mark.slow
 

@@ -42,9 +42,9 @@ from tenant_cache import (
 from tenant_cache.cluster import ClusterClient, FireLaterRedisCluster, node_urls
 from tenant_cache.stats import redis_stats, tenant_stats
 from tests.support.redis_server import PrivateRedis
+from tests.support.required import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
-MISSING = [tool for tool in ("redis-server", "redis-cli") if shutil.which(tool) is None]
 
 
 # --- The cluster -------------------------------------------------------------------------
@@ -118,8 +118,8 @@ def wait_until(predicate: Any, message: str, seconds: float = 15.0) -> None:
 
 @pytest.fixture(scope="module")
 def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterProcesses]:
-    if MISSING:
-        pytest.skip(f"{' and '.join(MISSING)} not installed: apt-get install redis-server")
+    for binary in ("redis-server", "redis-cli"):
+        require_binary(binary, "redis-server")
     folder = tmp_path_factory.mktemp("redis-cluster")
     cluster = RedisClusterProcesses(
         [
@@ -412,8 +412,7 @@ def test_an_unreachable_cluster_is_a_bypass_not_an_error(settings, acme, entry, 
 @pytest.fixture
 def on_sentinel(settings, tmp_path: Path) -> Iterator[redis.Redis]:  # type: ignore[no-untyped-def]
     """A primary and one Sentinel watching it; the cache configured through the Sentinel."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed: apt-get install redis-server")
+    require_binary("redis-server")
     primary = PrivateRedis(tmp_path)
     primary.start()
     sentinel_port = cluster_port()
