@@ -1,0 +1,240 @@
+#!/usr/bin/env python
+"""make mutate: break the cache and invalidation on purpose, one named mutant at a time,
+and check that the tests guarding each promise catch it.
+
+Each mutant replaces one exact piece of source (much of it Lua inside Python strings, which
+generic mutation tools cannot reach) in a private copy of the tree, then runs the tests
+that guard that promise, stopping at the first failure. A mutant the tests do not kill is
+a survivor: a promise that nothing guards. Prints a table, exits non-zero on a survivor
+(or on a mutant whose source no longer matches: update it with the code).
+
+    make mutate                          # every mutant
+    .venv/bin/python scripts/mutate.py --only lock_never_expires --budget 900
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    promise: str
+
+
+MUTANTS = [
+    Mutant(
+        "breaker_no_cooldown",
+        "tenant_cache/breaker.py",
+        "self.open_until = time.monotonic() + self.cooldown",
+        "self.open_until = time.monotonic()",
+        ("tests/cache/test_breaker.py",),
+        "a dead Redis costs nothing per call for CACHE_BREAKER_COOLDOWN seconds",
+    ),
+    Mutant(
+        "deferred_record_noop",
+        "tenant_cache/invalidation.py",
+        "def _record_shared(tenant: str, entry_ids: list[str] | None) -> None:\n",
+        "def _record_shared(tenant: str, entry_ids: list[str] | None) -> None:\n    return\n",
+        ("tests/cache/test_deferred.py",),
+        "a failed invalidation reaches the shared table every process replays",
+    ),
+    Mutant(
+        "replay_skipped_on_recovery",
+        "tenant_cache/invalidation.py",
+        "        be.client.ping()\n        _replay_pending(be)\n",
+        "        be.client.ping()\n",
+        ("tests/cache/test_faults.py",),
+        "no stale entry outlives a Redis outage",
+    ),
+    Mutant(
+        "overview_forgets_sla_due_at",
+        "dashboard/entries.py",
+        'issues="status priority sla_due_at resolved_at",',
+        'issues="status priority resolved_at",',
+        ("tests/dashboard/test_field_lists.py",),
+        "a write that changes only the SLA deadline refreshes the overdue counts",
+    ),
+    Mutant(
+        "lock_never_expires",
+        "tenant_cache/scripts.py",
+        "if redis.call('SET', KEYS[4], ARGV[2], 'NX', 'PX', ARGV[3]) then locked = 1 end",
+        "if redis.call('SET', KEYS[4], ARGV[2], 'NX') then locked = 1 end",
+        ("tests/cache/test_lock_expiry.py", "tests/cache/test_races.py"),
+        "a dead lock holder is replaced",
+    ),
+    Mutant(
+        "lock_always_granted",
+        "tenant_cache/scripts.py",
+        "if redis.call('SET', KEYS[4], ARGV[2], 'NX', 'PX', ARGV[3]) then locked = 1 end",
+        "redis.call('SET', KEYS[4], ARGV[2], 'PX', ARGV[3]); locked = 1",
+        ("tests/cache/test_generations.py", "tests/cache/test_races.py"),
+        "concurrent misses compute once",
+    ),
+    Mutant(
+        "store_ignores_generation",
+        "tenant_cache/scripts.py",
+        "if (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then",
+        "if true then",
+        ("tests/cache/test_generations.py", "tests/cache/test_races.py"),
+        "a reader that fetched before a write cannot store its stale value",
+    ),
+    Mutant(
+        "invalidation_keeps_the_generation",
+        "tenant_cache/scripts.py",
+        "  redis.call('INCR', KEYS[i])\n",
+        "",
+        ("tests/cache/test_generations.py", "tests/cache/test_races.py"),
+        "a reader that fetched before a write cannot store its stale value",
+    ),
+    Mutant(
+        "invalidation_drops_no_values",
+        "tenant_cache/scripts.py",
+        "    dropped = dropped + redis.call('UNLINK', unpack(members, j, math.min(j + 999, "
+        "#members)))\n  end\n  redis.call('DEL', KEYS[i + 1])",
+        "  end\n  redis.call('DEL', KEYS[i + 1])",
+        ("tests/cache/test_get_or_set.py", "tests/dashboard/test_invalidation.py"),
+        "a committed write is visible on the next read",
+    ),
+    Mutant(
+        "token_cache_key_without_tenant",
+        "firelater/authentication.py",
+        "cache_key = (connection.schema_name, key)",
+        'cache_key = ("", key)',
+        ("tests/test_auth.py",),
+        "a token of one tenant never authenticates on another",
+    ),
+    Mutant(
+        "value_key_without_tenant",
+        "tenant_cache/keys.py",
+        'return f"{KEY_PREFIX}:{{{tenant}}}:"',
+        'return f"{KEY_PREFIX}:{{shared}}:"',
+        ("tests/cache/test_keys.py", "tests/cache/test_get_or_set.py"),
+        "no entry of one tenant is read by another",
+    ),
+    Mutant(
+        "rolled_back_write_invalidates",
+        "tenant_cache/receivers.py",
+        "    transaction.on_commit(callback, robust=True)",
+        "    callback()",
+        ("tests/dashboard/test_invalidation.py",),
+        "a rolled-back write invalidates nothing (and invalidation waits for the commit)",
+    ),
+    Mutant(
+        "bulk_update_unannounced",
+        "firelater/tracking.py",
+        "        if count:\n            self._announce(kwargs)",
+        "        pass",
+        ("tests/dashboard/test_invalidation.py", "tests/dashboard/test_field_lists.py"),
+        "QuerySet.update invalidates like a save",
+    ),
+    Mutant(
+        "save_ignores_changed_fields",
+        "tenant_cache/receivers.py",
+        '    remember = getattr(instance, "remember_saved_values", None)\n'
+        "    if remember is not None:\n        remember()",
+        "    pass",
+        ("tests/dashboard/test_invalidation.py",),
+        "a second save of one instance is compared with the first, not the load",
+    ),
+    Mutant(
+        "draft_changes_scheduled_this_week",
+        "dashboard/selectors.py",
+        '"change_inactive": [Change.Status.DRAFT.value, Change.Status.CANCELLED.value],',
+        '"change_inactive": [Change.Status.CANCELLED.value],',
+        ("tests/dashboard/test_overview_edges.py", "tests/dashboard/test_numbers.py"),
+        "scheduled this week counts only changes that will happen",
+    ),
+]
+
+
+def _copy_tree(target: Path) -> None:
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def _run(mutant: Mutant, copy: Path, env: dict[str, str], timeout: float) -> tuple[str, str]:
+    path = copy / mutant.path
+    original = path.read_text()
+    if original.count(mutant.old) != 1:
+        return "BROKEN", f"the source to mutate is not in {mutant.path} exactly once"
+    path.write_text(original.replace(mutant.old, mutant.new))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+             "--reuse-db", *mutant.tests],
+            cwd=copy, env=env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "KILLED", "the guarding tests hung past the budget"
+    finally:
+        path.write_text(original)
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    if result.returncode == 0:
+        return "SURVIVED", result.stdout.strip().splitlines()[-1] if result.stdout else ""
+    return "KILLED", failed[0].removeprefix("FAILED ") if failed else result.stdout[-200:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="Run only this mutant (repeatable).")
+    parser.add_argument("--budget", type=float, default=900, help="Seconds for the whole run.")
+    options = parser.parse_args()
+    chosen = [m for m in MUTANTS if not options.only or m.name in options.only]
+    env = {
+        **os.environ,
+        # Its own database and Redis db: a run of `make test` may be going on.
+        "DATABASE_URL": os.environ.get(
+            "MUTATE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/firelater_mutate"
+        ),
+        "REDIS_URL": os.environ.get("MUTATE_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    }
+    deadline = time.monotonic() + options.budget
+    rows: list[tuple[str, str, float, str]] = []
+    with tempfile.TemporaryDirectory(prefix="firelater-mutants-") as folder:
+        copy = Path(folder)
+        _copy_tree(copy)
+        for mutant in chosen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                rows.append((mutant.name, "NOT RUN", 0.0, "the time budget ran out"))
+                continue
+            started = time.monotonic()
+            verdict, detail = _run(mutant, copy, env, left)
+            rows.append((mutant.name, verdict, time.monotonic() - started, detail))
+            print(f"{mutant.name:36s} {verdict:8s} {rows[-1][2]:6.1f}s  {detail}", flush=True)
+    bad = [row for row in rows if row[1] != "KILLED"]
+    print(f"\n{len(rows) - len(bad)} of {len(rows)} mutants killed.")
+    for name, verdict, _seconds, _detail in bad:
+        mutant = next(m for m in MUTANTS if m.name == name)
+        print(f"{verdict}: {name}: nothing guards '{mutant.promise}'")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
