@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast lint bench install services test-tools migrate seed superuser clean-data help
+.PHONY: run test test-fast lint mutate bench install services test-tools migrate seed superuser clean-data help
 
 help:
 	@echo "make run    - install, start services if needed, migrate, seed demo, serve on $(HOST):$(PORT)"
@@ -59,6 +59,9 @@ test-tools: install
 
 test-fast: services
 	$(PY) -m pytest -m "not slow"
+
+mutate: services test-tools  # not part of make test: ~2 minutes, prints the survivors
+	$(PY) scripts/mutate.py
 
 lint: install
 	$(VENV)/bin/ruff check .
