@@ -62,9 +62,9 @@ class RequestLogMiddleware:
     ) -> None:
         match = getattr(request, "resolver_match", None)
         view = match.view_name if match is not None else "unrouted"
-        metrics.REQUEST_LATENCY.labels(
-            view=view, method=request.method, status=f"{response.status_code // 100}xx"
-        ).observe(duration)
+        metrics.observe_request(
+            view=view, method=request.method, status=response.status_code, duration=duration
+        )
         tenant = getattr(getattr(request, "tenant", None), "schema_name", "-")
         fields: dict[str, Any] = {
             "request_id": request_id,

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.fixtures import point_cache_at
 from tests.support.processes import free_port
@@ -64,6 +65,38 @@ def test_metrics_need_the_token_when_one_is_configured(db, settings):
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+
+
+def request_metric_series() -> set[tuple[str, str, str]]:
+    """(view, method, status) of every series of the request metric on /metrics."""
+    text = Client(HTTP_HOST="localhost").get("/metrics").content.decode()
+    return {
+        (sample.labels["view"], sample.labels["method"], sample.labels["status"])
+        for family in text_string_to_metric_families(text)
+        if family.name == "firelater_request_duration_seconds"
+        for sample in family.samples
+    }
+
+
+def test_made_up_methods_and_paths_cannot_grow_the_request_metric(acme_api, in_acme):
+    def hostile_round(start: int) -> None:
+        for i in range(start, start + 200):
+            Client(HTTP_HOST="unknown.example").generic(f"MADEUP{i}", f"/anything/{i}/")
+            acme_api.generic(f"X{i}", f"/api/v1/issues/{i}/")
+            acme_api.get(f"/no/such/page/{i}/")
+            acme_api.get(f"/api/v1/issues/{i}/")
+
+    hostile_round(0)
+    series = request_metric_series()
+    hostile_round(200)
+
+    assert request_metric_series() == series  # 800 new methods and paths, no new series
+    methods = {method for _, method, _ in series}
+    assert methods <= {*HTTP_METHODS, "OTHER"}
+    assert "OTHER" in methods
 
 
 def test_every_response_carries_a_request_id(acme_api, in_acme):
