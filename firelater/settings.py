@@ -290,7 +290,8 @@ LOGGING = {
     "filters": {"request_context": {"()": "firelater.request_log.RequestContextFilter"}},
     "formatters": {
         "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+            "()": "firelater.request_log.PlainFormatter",  # control characters escaped
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
