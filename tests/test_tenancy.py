@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -286,3 +287,25 @@ def test_a_schema_switch_that_was_rolled_back_is_never_trusted(
     assert search_path_in_effect() == "acme, public"
 
     assert titles(globex_api) == ["Globex own issue"]
+
+
+def test_a_new_database_connection_is_always_sent_its_search_path(acme):
+    # In a thread of its own: its own connection, outside the test's transaction.
+    def on_a_fresh_connection() -> None:
+        try:
+            connection.set_tenant(acme)
+            Issue.objects.count()  # sends SET search_path to acme's
+            connection.close()  # as CONN_MAX_AGE or a failed health check does
+            connection.set_tenant(acme)  # as the next request's middleware does
+            outcome.append(Issue.objects.count())  # a new session, on PostgreSQL's default
+        except Exception as error:  # reported to the test below
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    outcome: list[object] = []
+    thread = threading.Thread(target=on_a_fresh_connection)
+    thread.start()
+    thread.join()
+
+    assert [type(result) for result in outcome] == [int], outcome
