@@ -51,8 +51,8 @@ if _flag("BENCH_CACHALOT") or _flag("BENCH_CACHALOT_PLAIN"):
     # same for every contender; the comparison is about caching the dashboard's data.
     CACHALOT_ONLY_CACHABLE_APPS = ["issues", "changes", "requests_app", "applications"]
     CACHALOT_TIMEOUT = 300  # the overview's TTL in ours
-    # django-tenants' backend is PostgreSQL underneath; cachalot only knows it by name.
-    CACHALOT_ADDITIONAL_SUPPORTED_DATABASES = ["django_tenants.postgresql_backend"]
+    # Our django-tenants backend is PostgreSQL underneath; cachalot only knows it by name.
+    CACHALOT_ADDITIONAL_SUPPORTED_DATABASES = ["tenants.postgresql_backend"]
     if _flag("BENCH_CACHALOT_PLAIN"):
         # Out of the box: Django's own key function, keys from the SQL text alone.
         CACHES["cachalot"] = {

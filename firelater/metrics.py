@@ -27,6 +27,24 @@ REQUEST_LATENCY = Histogram(
     ["view", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# The request metric's method label: a client can send any token as the method, and every
+# new label value is a series kept (and exported) for the life of the worker (issue #18.4).
+STANDARD_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+
+
+def observe_request(*, view: str, method: str | None, status: int, duration: float) -> None:
+    """Count one answered request, with bounded labels only: `view` is the matched URL
+    pattern's view name (or "unrouted"), never the path; a method outside the standard set
+    is OTHER; the status is its class (2xx, 4xx, ...)."""
+    REQUEST_LATENCY.labels(
+        view=view,
+        method=method if method in STANDARD_METHODS else "OTHER",
+        status=f"{status // 100}xx",
+    ).observe(duration)
+
+
 CACHE_RESULTS = Counter(
     "firelater_cache_results_total", "Cache reads by entry and result.", ["entry", "result"]
 )

@@ -1,7 +1,8 @@
 """One log line per request (JSON with LOG_FORMAT=json) and a request id on every record.
 
 The id is taken from a sane incoming X-Request-ID or made here, returned as X-Request-ID,
-and attached (with the tenant) to every log record written while the request runs.
+and attached (with the tenant) to every log record written while the request runs. The
+plain format escapes control characters, so a client's path or method cannot forge a line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,44 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+# Everything a log reader could take for a line break or a terminal command: C0 controls,
+# DEL, C1 controls (NEL among them), Unicode's line and paragraph separators; and the
+# backslash, so that an escape in the log always means an escaped character.
+_UNSAFE_IN_LOG = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def escape_for_log(text: str) -> str:
+    """`text` on one line: control characters and backslashes as backslash escapes."""
+    return _UNSAFE_IN_LOG.sub(_escape, text)
+
+
+class PlainFormatter(logging.Formatter):
+    """The plain text format, one line per record whatever its text holds (issue #18.7).
+
+    The record's line is escaped (escape_for_log), so every line that starts in column 0 is
+    a record; a traceback or stack follows on lines indented by four spaces.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_for_log(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {escape_for_log(line)}" for line in text.split("\n"))
+
+
 class RequestLogMiddleware:
     """Outermost middleware: times the whole request, logs it, counts it for /metrics."""
 
@@ -62,9 +101,9 @@ class RequestLogMiddleware:
     ) -> None:
         match = getattr(request, "resolver_match", None)
         view = match.view_name if match is not None else "unrouted"
-        metrics.REQUEST_LATENCY.labels(
-            view=view, method=request.method, status=f"{response.status_code // 100}xx"
-        ).observe(duration)
+        metrics.observe_request(
+            view=view, method=request.method, status=response.status_code, duration=duration
+        )
         tenant = getattr(getattr(request, "tenant", None), "schema_name", "-")
         fields: dict[str, Any] = {
             "request_id": request_id,

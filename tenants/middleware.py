@@ -51,8 +51,14 @@ def _not_found(detail: str) -> HttpResponse:
 
 
 class TenantMiddleware(TenantMainMiddleware):
+    """Selects the host's tenant for the request (404 JSON for an unknown host).
+
+    No `SET search_path` is sent when the connection already has the tenant's path (the
+    previous request on it was for the same tenant): tenants.postgresql_backend tracks
+    the path the connection really has, so a warm request runs no SQL at all.
+    """
+
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        already_set = connection.search_path_set_schemas
         connection.set_schema_to_public()
         try:
             hostname = remove_www(request.get_host().split(":")[0]).lower()
@@ -61,17 +67,9 @@ class TenantMiddleware(TenantMainMiddleware):
         tenant = _lookup_tenant(hostname)
         if tenant is None:
             return _not_found("Unknown host.")
-        # What the connection's search_path really is now: unchanged since the last request
-        # unless the lookup above had to query (then it was set to public for that query).
-        actual_path = connection.search_path_set_schemas or already_set
         tenant = copy.copy(tenant)  # per-request attributes must not leak between requests
         tenant.domain_url = hostname
         request.tenant = tenant
         connection.set_tenant(tenant)
-        if actual_path is not None and actual_path == connection._get_cursor_search_paths():
-            # The open connection already has this tenant's search_path (the previous
-            # request on it was for the same tenant): skip re-sending SET search_path.
-            # django-tenants forgets the flag on close and rollback, so it is never stale.
-            connection.search_path_set_schemas = already_set
         self.setup_url_routing(request)
         return None

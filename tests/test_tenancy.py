@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.test import Client
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
@@ -162,3 +169,143 @@ def test_a_tenants_admin_does_not_offer_tenants_or_domains(acme_browser):
     assert b"/admin/tenants/" not in index.content
     json_error(acme_browser.get("/admin/tenants/tenant/"), 404)
     json_error(acme_browser.get("/admin/tenants/domain/"), 404)
+
+
+# --- Platform-host requests between tenant requests on one connection --------------------
+# Issue #18.1: a platform-host request whose host lookup queried (with search_path public)
+# left the connection believing it still had the previous tenant's search_path, so that
+# tenant's next request skipped SET search_path and ran in the public schema.
+
+PLATFORM_HOSTS = ["localhost", "127.0.0.1"]
+
+
+@contextlib.contextmanager
+def search_paths_sent() -> Iterator[list[str]]:
+    """Every `SET search_path` this thread's connection sends, as the driver sees it."""
+    connection.ensure_connection()
+    raw = connection.connection
+    original = raw.cursor_factory
+    sent: list[str] = []
+
+    class RecordingCursor(original):  # type: ignore[misc, valid-type]
+        def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
+            text = query if isinstance(query, str) else query.as_string(self)
+            if text.lstrip().upper().startswith("SET SEARCH_PATH"):
+                sent.append(text)
+            return super().execute(query, params, **kwargs)
+
+    raw.cursor_factory = RecordingCursor
+    try:
+        yield sent
+    finally:
+        raw.cursor_factory = original
+
+
+def search_path_in_effect() -> str:
+    """The connection's search_path as PostgreSQL has it (read past django-tenants)."""
+    with connection.connection.cursor() as cursor:
+        return str(cursor.execute("SHOW search_path").fetchone()[0])
+
+
+def anonymous_platform_request(host: str) -> None:
+    """What a load balancer's probe does: GET / on the platform host, no credentials."""
+    assert Client(HTTP_HOST=host).get("/").status_code == 404
+
+
+def titles(client) -> list[str]:  # type: ignore[no-untyped-def]
+    response = client.get("/api/v1/issues/")
+    assert response.status_code == 200, response.content[:300]
+    return [row["title"] for row in response.json()["results"]]
+
+
+@pytest.mark.parametrize("host", PLATFORM_HOSTS)
+def test_a_platform_host_request_never_makes_a_tenants_next_request_run_in_public(
+    acme_api, acme_issue, host
+):
+    assert titles(acme_api) == ["Acme secret outage"]
+
+    for _ in range(3):
+        anonymous_platform_request(host)
+        assert titles(acme_api) == ["Acme secret outage"]
+        assert search_path_in_effect() == "acme, public"
+
+
+@pytest.mark.parametrize("host", PLATFORM_HOSTS)
+def test_a_platform_account_cannot_get_a_token_on_a_tenant_host_after_a_platform_request(
+    acme_api, public_schema, forget_token_throttling, host
+):
+    with schema_context(public_schema):
+        platform_user = get_user_model().objects.create_superuser(
+            "platform", "platform@example.com", "platform-pass-1"
+        )
+        platform_token = Token.objects.create(user=platform_user)
+    credentials = {"username": "platform", "password": "platform-pass-1"}
+    assert acme_api.get("/api/v1/issues/").status_code == 200  # the host lookup is cached
+
+    anonymous_platform_request(host)
+    anonymous = APIClient(HTTP_HOST="acme.localhost")
+    json_error(anonymous.post("/api/v1/auth/token/", credentials, format="json"), 400)
+
+    anonymous_platform_request(host)
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {platform_token.key}")
+    json_error(anonymous.get("/api/admin/cache/stats"), 401)
+    json_error(anonymous.post("/api/v1/issues/", {"title": "Forged"}, format="json"), 401)
+
+
+def test_a_platform_host_request_does_not_log_out_a_tenants_browser_session(acme_browser):
+    assert acme_browser.get("/").status_code == 200
+
+    anonymous_platform_request("localhost")
+
+    page = acme_browser.get("/")
+    assert page.status_code == 200, page.get("Location")
+
+
+def test_set_search_path_is_sent_exactly_when_the_connection_is_on_another_path(acme_api):
+    titles(acme_api)  # warms the host and token lookups
+
+    with search_paths_sent() as sent:
+        titles(acme_api)
+    assert sent == []  # same tenant as the last request: the path is already right
+
+    anonymous_platform_request("localhost")  # its host lookup queries with path public
+    assert search_path_in_effect() == "public"
+    with search_paths_sent() as sent:
+        titles(acme_api)
+    assert sent == ['SET search_path = "acme","public"']
+
+
+def test_a_schema_switch_that_was_rolled_back_is_never_trusted(
+    acme_api, globex, globex_api, acme_issue, globex_issue
+):
+    assert titles(globex_api) == ["Globex own issue"]  # warms globex's host lookup
+    assert titles(acme_api) == ["Acme secret outage"]
+    savepoint = transaction.savepoint()
+    connection.set_tenant(globex)
+    assert Issue.objects.count() == 1  # sends SET search_path to globex's, after the savepoint
+    transaction.savepoint_rollback(savepoint)  # which undoes that SET: back on acme's path
+    assert search_path_in_effect() == "acme, public"
+
+    assert titles(globex_api) == ["Globex own issue"]
+
+
+def test_a_new_database_connection_is_always_sent_its_search_path(acme):
+    # In a thread of its own: its own connection, outside the test's transaction.
+    def on_a_fresh_connection() -> None:
+        try:
+            connection.set_tenant(acme)
+            Issue.objects.count()  # sends SET search_path to acme's
+            connection.close()  # as CONN_MAX_AGE or a failed health check does
+            connection.set_tenant(acme)  # as the next request's middleware does
+            outcome.append(Issue.objects.count())  # a new session, on PostgreSQL's default
+        except Exception as error:  # reported to the test below
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    outcome: list[object] = []
+    thread = threading.Thread(target=on_a_fresh_connection)
+    thread.start()
+    thread.join()
+
+    assert [type(result) for result in outcome] == [int], outcome
