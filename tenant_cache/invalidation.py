@@ -184,8 +184,11 @@ def _retry_loop() -> None:
 
     try:
         while True:
+            # Short steps, re-reading the backend: the breaker says when to probe, and a
+            # reconfigured (or reset) backend must not leave this thread asleep for the
+            # old cool-down while invalidations wait.
+            time.sleep(0.2)
             be = backend()
-            time.sleep(max(0.2, be.config.breaker_cooldown))
             with _pending_lock:
                 if not _pending:
                     return
