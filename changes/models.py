@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from firelater.models import TrackedRecord, choices_valid, human_number_field
+from firelater.models import TrackedRecord, choices_valid, human_number_field, optional_link
 
 
 class ChangeStatus(models.TextChoices):
@@ -47,13 +47,7 @@ class Change(TrackedRecord):
     )
     risk = models.CharField(max_length=10, choices=ChangeRisk.choices, default=ChangeRisk.LOW)
     type = models.CharField(max_length=10, choices=ChangeType.choices, default=ChangeType.NORMAL)
-    application = models.ForeignKey(
-        "applications.Application",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="changes",
-    )
+    application = optional_link("applications.Application", related_name="changes")
     scheduled_start = models.DateTimeField(null=True, blank=True)
     scheduled_end = models.DateTimeField(null=True, blank=True)
 

@@ -44,6 +44,13 @@ def human_number_field(sequence: str) -> models.BigIntegerField:
     )
 
 
+def optional_link(to: str, related_name: str) -> models.ForeignKey[Any, Any]:
+    """An optional foreign key, set to NULL (never cascaded) when its target is deleted."""
+    return models.ForeignKey(
+        to, on_delete=models.SET_NULL, null=True, blank=True, related_name=related_name
+    )
+
+
 def choices_valid(label: str, **choices: type[models.TextChoices]) -> list[models.CheckConstraint]:
     """One CheckConstraint per field, `<label>_<field>_valid`: the value is one of its
     choices (enforced by the database as well as by forms and serializers)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from firelater.models import Ticket
+
+M = TypeVar("M", bound=models.Model)
 
 
 def apply_changes(instance: models.Model, data: dict[str, Any]) -> set[str]:
@@ -21,15 +23,18 @@ def apply_changes(instance: models.Model, data: dict[str, Any]) -> set[str]:
     return changed
 
 
-def ticket_save_changes(ticket: Ticket, data: dict[str, Any]) -> Ticket:
-    """Apply `data`, keep the done timestamp in step with the status, validate, save."""
-    changed = apply_changes(ticket, data)
-    if "status" in changed and ticket.sync_done_at():
-        changed.add(ticket.DONE_FIELD)
+def save_changes(instance: M, data: dict[str, Any]) -> M:
+    """Apply `data`, validate and save only the fields that really changed.
+
+    A ticket also keeps its done timestamp in step with its status.
+    """
+    changed = apply_changes(instance, data)
+    if isinstance(instance, Ticket) and "status" in changed and instance.sync_done_at():
+        changed.add(instance.DONE_FIELD)
     if changed:
-        ticket.full_clean(exclude=["number"])
-        ticket.save(update_fields=changed)
-    return ticket
+        instance.full_clean(exclude=["number"] if hasattr(instance, "number") else None)
+        instance.save(update_fields=changed)
+    return instance
 
 
 def ticket_bulk_set_status(queryset: QuerySet[Any], status: str) -> int:

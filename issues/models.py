@@ -13,6 +13,7 @@ from firelater.models import (
     Ticket,
     choices_valid,
     human_number_field,
+    optional_link,
 )
 
 # How long each priority may stay unresolved before the SLA is breached.
@@ -44,23 +45,11 @@ class Issue(Ticket):
 
     number = human_number_field("issues_issue_number_seq")
     status = models.CharField(max_length=20, choices=IssueStatus.choices, default=IssueStatus.NEW)
-    application = models.ForeignKey(
-        "applications.Application",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="issues",
-    )
+    application = optional_link("applications.Application", related_name="issues")
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_issues"
     )
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="assigned_issues",
-    )
+    assignee = optional_link(settings.AUTH_USER_MODEL, related_name="assigned_issues")
     resolved_at = models.DateTimeField(null=True, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
 

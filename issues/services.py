@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from firelater.services import ticket_bulk_set_status, ticket_save_changes
+from firelater.services import save_changes, ticket_bulk_set_status
 from issues.models import Issue
 
 
@@ -27,7 +27,7 @@ def issue_create(*, reporter: AbstractBaseUser, title: str, **fields: Any) -> Is
 
 @transaction.atomic
 def issue_update(*, issue: Issue, data: dict[str, Any]) -> Issue:
-    return ticket_save_changes(issue, data)
+    return save_changes(issue, data)
 
 
 @transaction.atomic

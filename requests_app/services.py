@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from firelater.services import ticket_bulk_set_status, ticket_save_changes
+from firelater.services import save_changes, ticket_bulk_set_status
 from requests_app.models import Request
 
 
@@ -27,7 +27,7 @@ def request_create(*, requester: AbstractBaseUser, title: str, **fields: Any) ->
 
 @transaction.atomic
 def request_update(*, service_request: Request, data: dict[str, Any]) -> Request:
-    return ticket_save_changes(service_request, data)
+    return save_changes(service_request, data)
 
 
 @transaction.atomic
