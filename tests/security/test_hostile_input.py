@@ -1,0 +1,218 @@
+"""Hostile input schemathesis does not generate (issue #18), sent everywhere it can land.
+
+The targets are derived, not listed: every write of every viewset in the tenant router (and
+its POST actions) and every writable field of their serializers. A new endpoint or field is
+fuzzed without touching this file.
+
+Every answer must be a 4xx whose body is valid UTF-8 JSON (no lone surrogate escapes
+either), and no row of the tenant's data may have changed. PUT runs the same serializer
+as POST and is not sent separately.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.apps import apps
+from djangorestframework_camel_case.util import camelize
+from rest_framework import serializers
+
+from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
+from changes.factories import ChangeFactory
+from firelater.urls import router
+from issues.factories import IssueFactory
+from requests_app.factories import RequestFactory
+
+DATA_APPS = ["issues", "requests_app", "changes", "applications"]
+# JSON endpoints outside the router.
+OTHER_JSON_WRITES = ["/api/v1/auth/token/", "/api/admin/cache/invalidate"]
+
+
+def camel(name: str) -> str:
+    """A field's JSON key, exactly as the renderer spells it."""
+    return str(next(iter(camelize({name: None}))))
+
+
+@dataclass(frozen=True)
+class Write:
+    method: str
+    path: str  # "{id}" stands for the id of a record of `resource`
+    resource: str
+    serializer_class: type[serializers.Serializer]
+
+    def __str__(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+def router_writes() -> list[Write]:
+    found = []
+    for prefix, viewset, _basename in router.registry:
+        serializer_class = getattr(viewset, "serializer_class", None)
+        if hasattr(viewset, "create"):
+            found.append(Write("post", f"/api/v1/{prefix}/", prefix, serializer_class))
+        if hasattr(viewset, "partial_update"):
+            found.append(Write("patch", f"/api/v1/{prefix}/{{id}}/", prefix, serializer_class))
+        for action in viewset.get_extra_actions():
+            for method in {"post", "put", "patch"} & set(action.mapping):
+                detail = "{id}/" if action.detail else ""
+                found.append(
+                    Write(
+                        method,
+                        f"/api/v1/{prefix}/{detail}{action.url_path}/",
+                        prefix,
+                        action.kwargs.get("serializer_class", serializer_class),
+                    )
+                )
+    return found
+
+
+WRITES = router_writes()
+
+
+def writable_fields(kind: type | tuple[type, ...] = object) -> list[Any]:
+    cases = []
+    for write in WRITES:
+        for name, field in write.serializer_class().fields.items():
+            if not field.read_only and isinstance(field, kind):
+                cases.append(pytest.param(write, name, field, id=f"{write}:{camel(name)}"))
+    return cases
+
+
+def minimal_body(serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    """The smallest valid body: each required field with a plain valid value."""
+    body: dict[str, Any] = {}
+    for name, field in serializer_class().fields.items():
+        if field.read_only or not field.required:
+            continue
+        if isinstance(field, serializers.ChoiceField):
+            value: Any = next(iter(field.choices))
+        elif isinstance(field, serializers.IntegerField):
+            value = field.min_value or 0
+        elif isinstance(field, serializers.CharField):
+            value = "Hostile input"
+        else:
+            raise AssertionError(f"teach minimal_body a value for {name} ({type(field)})")
+        body[camel(name)] = value
+    return body
+
+
+def body_text(base: dict[str, Any], key: str, raw_value: str) -> str:
+    """The base body with `key` set to a raw JSON text (1e999 and NaN have no Python form)."""
+    members = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in base.items() if k != key]
+    members.append(f"{json.dumps(key)}: {raw_value}")
+    return "{" + ", ".join(members) + "}"
+
+
+def tenant_rows() -> dict[str, list[dict[str, Any]]]:
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for label in DATA_APPS
+        for model in apps.get_app_config(label).get_models()
+    }
+
+
+@pytest.fixture
+def records(in_acme, acme_admin) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A record of each router resource, every optional relation filled in."""
+    application = ApplicationFactory()
+    ApplicationHealthScoreFactory(application=application, score=64)
+    issue = IssueFactory(reporter=acme_admin, assignee=acme_admin, application=application)
+    return {
+        "issues": issue.pk,
+        "requests": RequestFactory(requester=acme_admin).pk,
+        "changes": ChangeFactory(application=application).pk,
+        "applications": application.pk,
+    }
+
+
+@pytest.fixture
+def api(acme_api):  # type: ignore[no-untyped-def]
+    acme_api.raise_request_exception = False  # a crash must show as its 500, not a raise
+    return acme_api
+
+
+def send(api: Any, write: Write, records: dict[str, int], body: str | bytes) -> Any:
+    path = write.path.format(id=records[write.resource])
+    return getattr(api, write.method)(path, data=body, content_type="application/json")
+
+
+def assert_refused(response: Any, rows_before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A 4xx with a JSON object body that is valid UTF-8, and (if given) no row changed."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = json.loads(response.content.decode("utf-8"))  # strict UTF-8
+    assert isinstance(body, dict)
+    assert body
+    json.dumps(body, ensure_ascii=False).encode("utf-8")  # and no "\ud800" escapes in it
+    if rows_before is not None:
+        assert tenant_rows() == rows_before
+    return body
+
+
+@pytest.mark.parametrize("write", WRITES, ids=str)
+def test_the_minimal_body_each_hostile_case_starts_from_is_accepted(api, records, write):
+    response = send(api, write, records, json.dumps(minimal_body(write.serializer_class)))
+
+    assert response.status_code in (200, 201), response.content
+
+
+# --- Strings that cannot be stored: lone surrogates and NUL, in every writable field ---------
+
+UNSTORABLE_STRINGS = ['"\\ud800"', '"\\udfff"', '"new\\udbff"', '"\\u0000"', '"x\\u0000y"']
+
+
+@pytest.mark.parametrize("value", UNSTORABLE_STRINGS)
+@pytest.mark.parametrize(("write", "name", "field"), writable_fields())
+def test_a_string_that_cannot_be_stored_is_a_400_in_any_field(
+    api, records, write, name, field, value
+):
+    base = minimal_body(write.serializer_class)
+    rows = tenant_rows()
+
+    response = send(api, write, records, body_text(base, camel(name), value))
+
+    assert_refused(response, rows)
+
+
+# --- Whole bodies: nesting, non-numbers, bytes that are not UTF-8 ----------------------------
+
+HOSTILE_BODIES = {
+    "900 nested arrays (1.8 KB)": "[" * 900 + "]" * 900,
+    "100,000 open arrays": "[" * 100_000,
+    "1,000 nested objects": '{"a": ' * 1000 + "1" + "}" * 1000,
+    "nesting inside a field": '{"title": ' + "[" * 5000 + "]" * 5000 + "}",
+    "65 levels": "[" * 65 + "]" * 65,
+    "NaN": "NaN",
+    "1e999": "1e999",
+    "a lone surrogate in a key": '{"\\ud800": 1}',
+    "not UTF-8": b'{"title": "caf\xe9"}',
+    "an unterminated string of escaped quotes": '{"title": "' + '\\"' * 50_000,
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+@pytest.mark.parametrize("write", WRITES, ids=str)
+def test_a_hostile_body_is_a_400_on_every_write(api, records, write, body):
+    rows = tenant_rows()
+
+    response = send(api, write, records, body)
+
+    assert_refused(response, rows)
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+@pytest.mark.parametrize("path", OTHER_JSON_WRITES)
+def test_a_hostile_body_is_a_400_on_the_other_json_endpoints(api, in_acme, path, body):
+    assert_refused(api.post(path, data=body, content_type="application/json"))
+
+
+def test_nesting_up_to_the_limit_still_parses(api, records):
+    # Depth 64 is accepted by the parser (and then refused by the serializer as not an object).
+    body = assert_refused(
+        api.post("/api/v1/issues/", data="[" * 64 + "]" * 64, content_type="application/json")
+    )
+
+    assert "nonFieldErrors" in body
