@@ -1,8 +1,8 @@
 """Hostile input schemathesis does not generate (issue #18), sent everywhere it can land.
 
 The targets are derived, not listed: every write of every viewset in the tenant router (and
-its POST actions) and every writable field of their serializers. A new endpoint or field is
-fuzzed without touching this file.
+its POST actions), every writable foreign key and other field of their serializers. A new
+endpoint or field is fuzzed without touching this file.
 
 Every answer must be a 4xx whose body is valid UTF-8 JSON (no lone surrogate escapes
 either), and no row of the tenant's data may have changed. PUT runs the same serializer
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from djangorestframework_camel_case.util import camelize
-from rest_framework import serializers
+from rest_framework import relations, serializers
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
@@ -157,6 +157,59 @@ def test_the_minimal_body_each_hostile_case_starts_from_is_accepted(api, records
     response = send(api, write, records, json.dumps(minimal_body(write.serializer_class)))
 
     assert response.status_code in (200, 201), response.content
+
+
+# --- Foreign keys: integers only --------------------------------------------------------------
+
+# {id} is the id of an existing row, so a truncated 1.9 would name something real.
+FOREIGN_KEY_VALUES = [
+    "1e999",
+    "-1e999",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "true",
+    "false",
+    "{id}.9",
+    "{id}.5e0",
+    "{id}e0",
+    "9223372036854775808",
+    "-1",
+    "0",
+    '"{id}.9"',
+    '"Infinity"',
+    '"1e999"',
+    "[{id}]",
+    '{{"id": {id}}}',
+]
+
+
+@pytest.mark.parametrize("value", FOREIGN_KEY_VALUES)
+@pytest.mark.parametrize(("write", "name", "field"), writable_fields(relations.RelatedField))
+def test_a_foreign_key_that_is_not_an_integer_id_is_a_400(api, records, write, name, field, value):
+    target = field.get_queryset().order_by("pk").values_list("pk", flat=True).first()
+    assert target is not None, f"no {field.get_queryset().model.__name__} to point at"
+    base = minimal_body(write.serializer_class)
+    rows = tenant_rows()
+
+    response = send(api, write, records, body_text(base, camel(name), value.format(id=target)))
+
+    body = assert_refused(response, rows)
+    assert camel(name) in body or "detail" in body
+
+
+@pytest.mark.parametrize("value", ["{id}", '"{id}"'])
+@pytest.mark.parametrize(("write", "name", "field"), writable_fields(relations.RelatedField))
+def test_a_foreign_key_given_as_its_id_or_its_digits_is_accepted(
+    api, records, write, name, field, value
+):
+    target = field.get_queryset().order_by("pk").values_list("pk", flat=True).first()
+    base = minimal_body(write.serializer_class)
+
+    response = send(api, write, records, body_text(base, camel(name), value.format(id=target)))
+
+    assert response.status_code in (200, 201), response.content
+    assert response.json()[camel(name)] == target
 
 
 # --- Strings that cannot be stored: lone surrogates and NUL, in every writable field ---------
