@@ -5,12 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from applications.models import Application, ApplicationHealthScore, health_status_for
-from firelater.serializers import ModelSerializer
+from firelater.serializers import DateTimeField, ModelSerializer
 
 
 class ApplicationSerializer(ModelSerializer):
     latest_score = serializers.IntegerField(read_only=True, allow_null=True)
-    latest_score_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    latest_score_at = DateTimeField(read_only=True, allow_null=True)
     health = serializers.SerializerMethodField()
 
     class Meta:

@@ -1,15 +1,17 @@
 """Serializer pieces shared by the ITSM record APIs.
 
-Every model serializer derives from `ModelSerializer` here, so its foreign keys get the
-hardened field below without each serializer asking for it.
+Every model serializer derives from `ModelSerializer` here, so its foreign keys and
+date-times get the hardened fields below without each serializer asking for them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from rest_framework import serializers
 
 # The ids of every model here are PostgreSQL bigints (or ints): nothing larger exists.
@@ -35,8 +37,45 @@ class PrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, held to moments that exist in UTC as well as in TIME_ZONE.
+
+    DRF checks that a value fits in the current time zone. Stored, it is UTC: with a
+    TIME_ZONE west of UTC a naive 9999-12-31T23:59:59 is in the year 10000 there, and
+    failed with an OverflowError on the way to the database (a 500). The same hardening
+    as the list filters' (firelater.filters.UTCIsoDateTimeField).
+    """
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:  # DRF's check of a naive value converts it to UTC
+            self.fail("overflow")
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        moment: dt.datetime = super().to_internal_value(value)
+        if moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail("overflow")
+
+    def to_representation(self, value: Any) -> Any:
+        try:
+            return super().to_representation(value)
+        except serializers.ValidationError:
+            # Stored under another TIME_ZONE and unrepresentable in this one: show it in
+            # UTC rather than fail every read of the record.
+            return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 class ModelSerializer(serializers.ModelSerializer):
     serializer_related_field = PrimaryKeyRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeField,
+    }
 
 
 class UserSummarySerializer(ModelSerializer):

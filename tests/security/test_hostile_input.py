@@ -1,8 +1,8 @@
 """Hostile input schemathesis does not generate (issue #18), sent everywhere it can land.
 
 The targets are derived, not listed: every write of every viewset in the tenant router (and
-its POST actions), every writable foreign key and other field of their serializers. A new
-endpoint or field is fuzzed without touching this file.
+its POST actions), every writable foreign key, date-time and other field of their
+serializers. A new endpoint or field is fuzzed without touching this file.
 
 Every answer must be a 4xx whose body is valid UTF-8 JSON (no lone surrogate escapes
 either), and no row of the tenant's data may have changed. PUT runs the same serializer
@@ -11,6 +11,7 @@ as POST and is not sent separately.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -228,6 +229,47 @@ def test_a_string_that_cannot_be_stored_is_a_400_in_any_field(
     response = send(api, write, records, body_text(base, camel(name), value))
 
     assert_refused(response, rows)
+
+
+# --- Date-times that exist in one time zone and not in another -------------------------------
+
+# (TIME_ZONE, value): each fits in one of UTC and TIME_ZONE but not in the other.
+UNREPRESENTABLE_MOMENTS = [
+    ("America/New_York", "9999-12-31T23:59:59"),  # naive: 10000-01-01T04:59:59 in UTC
+    ("America/New_York", "9999-12-31T23:59:59.999999"),
+    ("America/New_York", "0001-01-01T00:00:00Z"),  # the year 0 in New York
+    ("Asia/Tokyo", "0001-01-01T00:00:00"),  # naive: the year 0 in UTC
+    ("Asia/Tokyo", "9999-12-31T23:59:59Z"),
+    ("UTC", "9999-12-31T23:59:59-00:01"),
+    ("UTC", "0001-01-01T00:00:00+23:59"),
+]
+
+
+@pytest.mark.parametrize(("zone", "value"), UNREPRESENTABLE_MOMENTS)
+@pytest.mark.parametrize(("write", "name", "field"), writable_fields(serializers.DateTimeField))
+def test_a_date_time_outside_the_representable_range_is_a_400(
+    api, records, settings, write, name, field, zone, value
+):
+    settings.TIME_ZONE = zone
+    base = minimal_body(write.serializer_class)
+    rows = tenant_rows()
+
+    response = send(api, write, records, body_text(base, camel(name), json.dumps(value)))
+
+    body = assert_refused(response, rows)
+    assert body == {camel(name): ["Datetime value out of range."]}
+
+
+def test_a_stored_moment_that_does_not_fit_the_time_zone_is_shown_in_utc(api, in_acme, settings):
+    # Saved while TIME_ZONE was UTC; in New York it would be the year 0: every read of the
+    # list failed on it (a 400 for a GET) instead of showing it.
+    ChangeFactory(scheduled_start=dt.datetime(1, 1, 1, tzinfo=dt.UTC), scheduled_end=None)
+    settings.TIME_ZONE = "America/New_York"
+
+    response = api.get("/api/v1/changes/")
+
+    assert response.status_code == 200, response.content
+    assert [row["scheduledStart"] for row in response.json()["results"]] == ["0001-01-01T00:00:00Z"]
 
 
 # --- Whole bodies: nesting, non-numbers, bytes that are not UTF-8 ----------------------------
