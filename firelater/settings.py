@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "firelater.health.OperationsMiddleware",  # /healthz /readyz /metrics on any host
     "tenants.middleware.TenantMiddleware",  # everything after runs in the tenant schema
     "firelater.middleware.BodySizeLimitMiddleware",
+    "firelater.middleware.NulQueryStringMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,8 +1,9 @@
 """Hostile input schemathesis does not generate (issue #18), sent everywhere it can land.
 
 The targets are derived, not listed: every write of every viewset in the tenant router (and
-its POST actions), every writable foreign key, date-time and other field of their
-serializers. A new endpoint or field is fuzzed without touching this file.
+its POST actions), every writable foreign key, choice, date-time and plain field of their
+serializers, every filter of every list, every list filter, search box and autocomplete of
+both admin sites. A new endpoint or field is fuzzed without touching this file.
 
 Every answer must be a 4xx whose body is valid UTF-8 JSON (no lone surrogate escapes
 either), and no row of the tenant's data may have changed. PUT runs the same serializer
@@ -18,6 +19,9 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.test import Client
 from djangorestframework_camel_case.util import camelize
 from rest_framework import relations, serializers
 
@@ -26,6 +30,7 @@ from changes.factories import ChangeFactory
 from firelater.urls import router
 from issues.factories import IssueFactory
 from requests_app.factories import RequestFactory
+from tenants.admin import platform_admin_site
 
 DATA_APPS = ["issues", "requests_app", "changes", "applications"]
 # JSON endpoints outside the router.
@@ -311,3 +316,68 @@ def test_nesting_up_to_the_limit_still_parses(api, records):
     )
 
     assert "nonFieldErrors" in body
+
+
+# --- NUL in query strings: API lists and both admin sites ------------------------------------
+
+
+def list_parameters() -> list[Any]:
+    cases = []
+    for prefix, viewset, _basename in router.registry:
+        filterset = getattr(viewset, "filterset_class", None)
+        if filterset is None:
+            continue
+        for name in [*filterset.base_filters, "search", "ordering", "page", "page_size"]:
+            cases.append(pytest.param(f"/api/v1/{prefix}/", name, id=f"{prefix}?{name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("path", "name"), list_parameters())
+def test_a_nul_in_any_list_parameter_is_a_400(api, records, path, name):
+    assert_refused(api.get(f"{path}?{name}=%00"))
+
+
+def admin_urls(site: admin.AdminSite) -> list[str]:
+    """Each changelist's search and list filters, and each autocomplete, with a NUL."""
+    urls = []
+    for model, model_admin in site._registry.items():
+        changelist = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        if model_admin.search_fields:
+            urls.append(f"{changelist}?q=%00")
+        for spec in model_admin.list_filter:
+            name = spec if isinstance(spec, str) else getattr(spec, "parameter_name", spec[0])
+            urls.append(f"{changelist}?{name}__exact=%00")
+        urls.extend(
+            f"/admin/autocomplete/?term=%00&app_label={model._meta.app_label}"
+            f"&model_name={model._meta.model_name}&field_name={field}"
+            for field in model_admin.autocomplete_fields
+        )
+    return urls
+
+
+@pytest.mark.parametrize("url", admin_urls(admin.site))
+def test_a_nul_in_a_tenant_admin_query_is_a_400(acme_browser, url):
+    acme_browser.raise_request_exception = False
+
+    assert_refused(acme_browser.get(url))
+
+
+@pytest.fixture
+def platform_browser(db) -> Client:  # type: ignore[no-untyped-def]
+    get_user_model().objects.create_superuser("platform", "p@example.com", "platform-pass-1")
+    client = Client(HTTP_HOST="localhost", raise_request_exception=False)
+    assert client.login(username="platform", password="platform-pass-1")
+    return client
+
+
+@pytest.mark.parametrize("url", admin_urls(platform_admin_site))
+def test_a_nul_in_a_platform_admin_query_is_a_400(platform_browser, url):
+    assert_refused(platform_browser.get(url))
+
+
+def test_a_literal_percent_zero_zero_is_not_a_nul(api, records):
+    # "%2500" decodes to the text "%00": an ordinary search term.
+    response = api.get("/api/v1/issues/?search=100%2500")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
