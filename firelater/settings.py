@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
         "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "firelater.filters.FilterBackend",  # django-filter's, camelCase names too
         "firelater.api.StrictOrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
