@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class TerminatedInputMiddleware:
+    """WSGI middleware: hand Django a body that came without a Content-Length (chunked).
+
+    Django reads CONTENT_LENGTH bytes of wsgi.input and takes a missing length for an
+    empty body. gunicorn de-chunks a `Transfer-Encoding: chunked` body and says the stream
+    ends where the body does (wsgi.input_terminated), but sets no CONTENT_LENGTH: a chunked
+    JSON POST was read as {} (and answered as if no field had been sent). Such a body is
+    read here, at most DATA_UPLOAD_MAX_MEMORY_SIZE + 1 bytes, and passed on with its
+    length, so BodySizeLimitMiddleware answers a larger one with its JSON 413.
+    """
+
+    def __init__(self, application: WSGIApplication) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            body = _read_up_to(environ["wsgi.input"], None if limit is None else limit + 1)
+            if body:
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+        return self.application(environ, start_response)
+
+
+def _read_up_to(stream: Any, size: int | None) -> bytes:
+    chunks, read = [], 0
+    while size is None or read < size:
+        chunk = stream.read(65536 if size is None else min(65536, size - read))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        read += len(chunk)
+    return b"".join(chunks)
 
 
 class BodySizeLimitMiddleware:
