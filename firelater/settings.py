@@ -189,6 +189,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # changed in this process is forgotten at once; other processes see it within the TTL.
 AUTH_TOKEN_CACHE_TTL = env.float("AUTH_TOKEN_CACHE_TTL", default=30.0)
 LOGIN_URL = "/login/"  # each tenant host's own login page (templates/registration)
+# Where a login without ?next= lands (/admin/login/, /api-auth/login/): "/" is the
+# dashboard on a tenant host and redirects to the platform admin on the public host.
+# Django's default, /accounts/profile/, exists on neither (a 404).
+LOGIN_REDIRECT_URL = "/"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- REST framework ----------------------------------------------------------------------

@@ -54,6 +54,19 @@ def test_the_platform_admin_lists_the_tenants_with_their_domains(platform_browse
     assert platform_browser.get("/admin/tenants/domain/").status_code == 200
 
 
+def test_a_platform_login_without_next_lands_on_the_platform_admin_not_a_404(db):
+    get_user_model().objects.create_superuser("platform", "platform@example.com", PLATFORM_PASSWORD)
+    client = Client(HTTP_HOST="localhost")
+
+    response = client.post("/admin/login/", {"username": "platform", "password": PLATFORM_PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    home = client.get("/")
+    assert (home.status_code, home["Location"]) == (302, "/admin/")
+    assert b"FireLater platform" in client.get("/admin/").content
+
+
 def test_a_tenant_admin_cannot_log_in_to_the_platform_admin(db):
     client = Client(HTTP_HOST="localhost")
 
