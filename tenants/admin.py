@@ -10,13 +10,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
+from firelater.admin import UserAdmin
 from tenants.models import Domain, Tenant, normalize_domain
 from tenants.services import tenant_admin_ensure
 
