@@ -5,7 +5,7 @@ its POST actions), every writable foreign key, choice, date-time and plain field
 serializers, every filter of every list, every list filter, search box and autocomplete of
 both admin sites. A new endpoint or field is fuzzed without touching this file.
 
-Every answer must be a 4xx whose body is valid UTF-8 JSON (no lone surrogate escapes
+Every answer must be a 400 whose body is valid UTF-8 JSON (no lone surrogate escapes
 either), and no row of the tenant's data may have changed. PUT runs the same serializer
 as POST and is not sent separately.
 """
@@ -147,8 +147,12 @@ def send(api: Any, write: Write, records: dict[str, int], body: str | bytes) -> 
 
 
 def assert_refused(response: Any, rows_before: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A 4xx with a JSON object body that is valid UTF-8, and (if given) no row changed."""
-    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    """A 400 with a JSON object body that is valid UTF-8, and (if given) no row changed.
+
+    Exactly 400: every case here is bad input, and a 404 (a path that moved) must not
+    pass for a refusal.
+    """
+    assert response.status_code == 400, (response.status_code, response.content[:300])
     assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
     body = json.loads(response.content.decode("utf-8"))  # strict UTF-8
     assert isinstance(body, dict)
