@@ -8,9 +8,10 @@ from django.http import HttpRequest
 
 from applications.models import Application, ApplicationHealthScore, health_status_for
 from applications.selectors import application_list
+from firelater.admin import ModelAdmin, TabularInline
 
 
-class HealthScoreInline(admin.TabularInline):
+class HealthScoreInline(TabularInline):
     model = ApplicationHealthScore
     extra = 1
     ordering = ["-calculated_at"]
@@ -18,7 +19,7 @@ class HealthScoreInline(admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ModelAdmin):
     list_display = ["name", "tier", "owner", "latest_score", "health"]
     list_filter = ["tier"]
     search_fields = ["name", "owner", "description"]
@@ -37,7 +38,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApplicationHealthScore)
-class ApplicationHealthScoreAdmin(admin.ModelAdmin):
+class ApplicationHealthScoreAdmin(ModelAdmin):
     list_display = ["application", "score", "calculated_at"]
     list_filter = ["application__tier"]
     search_fields = ["application__name"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from applications.models import Application, ApplicationHealthScore, health_status_for
+from firelater.serializers import DateTimeField, ModelSerializer
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class ApplicationSerializer(ModelSerializer):
     latest_score = serializers.IntegerField(read_only=True, allow_null=True)
-    latest_score_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    latest_score_at = DateTimeField(read_only=True, allow_null=True)
     health = serializers.SerializerMethodField()
 
     class Meta:
@@ -31,7 +32,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return health_status_for(getattr(obj, "latest_score", None)).value
 
 
-class HealthScoreSerializer(serializers.ModelSerializer):
+class HealthScoreSerializer(ModelSerializer):
     score = serializers.IntegerField(min_value=0, max_value=100)
     status = serializers.CharField(read_only=True)
 

@@ -51,6 +51,7 @@ class ApplicationViewSet(viewsets.ModelViewSet):
         methods=["get", "post"],
         url_path="health-scores",
         serializer_class=HealthScoreSerializer,
+        filter_backends=[],  # the applications' filters do not apply to the scores
     )
     def health_scores(
         self, request: Request, pk: str | None = None, format: str | None = None

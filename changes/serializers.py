@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers
-
 from applications.models import Application
 from changes.models import Change
-from firelater.serializers import RecordSerializer
+from firelater.serializers import PrimaryKeyRelatedField, RecordSerializer
 
 
 class ChangeSerializer(RecordSerializer):
-    application = serializers.PrimaryKeyRelatedField(
+    application = PrimaryKeyRelatedField(
         queryset=Application.objects.all(), allow_null=True, required=False
     )
 

@@ -1,18 +1,68 @@
-"""Admin helpers shared by the record apps: bulk status actions."""
+"""Admin helpers shared by the data apps: base classes, bulk status actions."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 BulkSetStatus = Callable[..., int]
 
 
-class RecordAdmin(admin.ModelAdmin):
+class UTCSplitDateTimeField(forms.SplitDateTimeField):
+    """The admin's date and time inputs, held to moments that exist in UTC.
+
+    The form reads them in TIME_ZONE; PostgreSQL stores UTC. West of UTC, 9999-12-31
+    23:59:59 is the year 10000 there: PostgreSQL stored it, psycopg could not read it back,
+    and every list holding the row (API and admin) failed with a 500.
+    """
+
+    def compress(self, data_list: Any) -> dt.datetime | None:
+        moment: dt.datetime | None = super().compress(data_list)
+        if moment is not None and timezone.is_aware(moment):
+            try:
+                moment.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValidationError("Date and time out of range.", code="overflow") from None
+        return moment
+
+
+DATE_TIME_FORM_FIELDS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.DateTimeField: {
+        "form_class": UTCSplitDateTimeField,
+        "widget": widgets.AdminSplitDateTime,
+    }
+}
+
+
+class ModelAdmin(admin.ModelAdmin):
+    """The base of every data app's admin (date-times that can be stored and read back)."""
+
+    formfield_overrides = DATE_TIME_FORM_FIELDS
+
+
+class TabularInline(admin.TabularInline):
+    formfield_overrides = DATE_TIME_FORM_FIELDS
+
+
+class UserAdmin(DjangoUserAdmin):
+    """Django's, with the same date-time inputs: a user's date_joined that cannot be read
+    back would fail every list that loads its records' reporters."""
+
+    formfield_overrides = DATE_TIME_FORM_FIELDS
+
+
+class RecordAdmin(ModelAdmin):
     """Admin for numbered records: "ISS-000042" (or "42") in the search box finds #42."""
 
     def get_search_results(

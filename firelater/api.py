@@ -1,8 +1,11 @@
-"""Shared DRF pieces: pagination, strict ordering, and JSON errors for every failure."""
+"""Shared DRF pieces: pagination, strict query parameters and ordering, JSON errors for every
+failure."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import sys
 from typing import Any
 
@@ -14,22 +17,87 @@ from django.core.exceptions import (
 )
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions, pagination
 from rest_framework.filters import OrderingFilter
+from rest_framework.pagination import _positive_int
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
 
 
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def camel_case(name: str) -> str:
+    """A snake_case name as the API's JSON spells it (created_after: createdAfter)."""
+    return re.sub(camelize_re, underscore_to_camel, name)
+
+
+def accepted_query_parameters(view: Any) -> set[str]:
+    """Every query parameter a list view reads: `format`, its filter backends' and its
+    paginator's, each by its own name and in camelCase.
+
+    From the same declarations the view runs on (filterset, ordering, search, page), so
+    what is accepted is what is applied.
+    """
+    names = {api_settings.URL_FORMAT_OVERRIDE} if api_settings.URL_FORMAT_OVERRIDE else set()
+    for backend_class in view.filter_backends:
+        backend = backend_class()
+        if hasattr(backend, "query_parameter_names"):
+            names |= backend.query_parameter_names(view)
+        else:  # DRF's own backends declare theirs for the schema
+            names |= {p["name"] for p in backend.get_schema_operation_parameters(view)}
+    if view.paginator is not None:
+        names |= {p["name"] for p in view.paginator.get_schema_operation_parameters(view)}
+    return names | {camel_case(name) for name in names}
+
+
+def reject_unknown_query_parameters(request: Request, view: Any) -> None:
+    """A 400 naming any parameter the view would not read: ignored, it returns data the
+    client did not ask for (a misspelt filter gives the unfiltered list)."""
+    accepted = accepted_query_parameters(view)
+    unknown = sorted(set(request.query_params) - accepted)
+    if not unknown:
+        return
+    allowed = sorted({camel_case(name) for name in accepted})
+    raise exceptions.ValidationError(
+        {
+            "detail": (
+                f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                f"{', '.join(unknown)}. Allowed (camelCase or snake_case): "
+                f"{', '.join(allowed)}."
+            ),
+            "unknown_parameters": unknown,
+            "allowed_parameters": allowed,
+        }
+    )
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
+    """Pages of `page_size` (or `pageSize`) up to 100; every list passes through it, so it
+    is where a list refuses query parameters it does not read."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        if view is not None:
+            reject_unknown_query_parameters(request, view)
+        return super().paginate_queryset(queryset, request, view)
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+    def get_page_size(self, request: Request) -> int | None:
+        for name in (self.page_size_query_param, camel_case(self.page_size_query_param)):
+            if name in request.query_params:
+                with contextlib.suppress(ValueError):
+                    return _positive_int(
+                        request.query_params[name], strict=True, cutoff=self.max_page_size
+                    )
+        return self.page_size
 
 
 class StrictOrderingFilter(OrderingFilter):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+
+from firelater.renderers import JSONRenderer
 
 
 class ObtainTokenView(ObtainAuthToken):
@@ -16,4 +18,6 @@ class ObtainTokenView(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
     # DRF's view renders plain JSON; its errors must be camelCase like every other endpoint's.
-    renderer_classes = [CamelCaseJSONRenderer]
+    renderer_classes = [JSONRenderer]
+    # DRF's view parses with DRF's plain JSONParser, which a deeply nested body crashed.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES

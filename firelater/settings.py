@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "firelater.health.OperationsMiddleware",  # /healthz /readyz /metrics on any host
     "tenants.middleware.TenantMiddleware",  # everything after runs in the tenant schema
     "firelater.middleware.BodySizeLimitMiddleware",
+    "firelater.middleware.NulQueryStringMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,6 +189,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # changed in this process is forgotten at once; other processes see it within the TTL.
 AUTH_TOKEN_CACHE_TTL = env.float("AUTH_TOKEN_CACHE_TTL", default=30.0)
 LOGIN_URL = "/login/"  # each tenant host's own login page (templates/registration)
+# Where a login without ?next= lands (/admin/login/, /api-auth/login/): "/" is the
+# dashboard on a tenant host and redirects to the platform admin on the public host.
+# Django's default, /accounts/profile/, exists on neither (a 404).
+LOGIN_REDIRECT_URL = "/"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- REST framework ----------------------------------------------------------------------
@@ -199,16 +204,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
-        "djangorestframework_camel_case.render.CamelCaseJSONRenderer",
+        "firelater.renderers.JSONRenderer",  # camelCase, never invalid UTF-8
         "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "firelater.parsers.JSONParser",  # camelCase; too deep, NaN, 1e999, lone surrogates: 400
         "djangorestframework_camel_case.parser.CamelCaseFormParser",
         "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "firelater.filters.FilterBackend",  # django-filter's, camelCase names too
         "firelater.api.StrictOrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],

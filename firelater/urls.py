@@ -1,6 +1,7 @@
 """URLs of a tenant host (<slug>.localhost): admin, API, dashboard."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import (
@@ -14,6 +15,7 @@ from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
 from dashboard.pages import dashboard_page
 from dashboard.views import DashboardViewSet
+from firelater.admin import UserAdmin
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
@@ -30,6 +32,8 @@ router.register("dashboard", DashboardViewSet, basename="dashboard")
 admin.site.site_header = "FireLater"
 admin.site.site_title = "FireLater"
 admin.site.index_template = "admin/firelater_index.html"  # adds the Cache page
+admin.site.unregister(get_user_model())  # django.contrib.auth's, for ours (date-time inputs)
+admin.site.register(get_user_model(), UserAdmin)
 
 urlpatterns = [
     path("", dashboard_page, name="dashboard"),

@@ -8,17 +8,20 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from applications.models import Application
-from firelater.serializers import RecordSerializer, UserSummarySerializer, active_users
+from firelater.serializers import (
+    PrimaryKeyRelatedField,
+    RecordSerializer,
+    UserSummarySerializer,
+    active_users,
+)
 from issues.models import Issue
 
 
 class IssueSerializer(RecordSerializer):
-    application = serializers.PrimaryKeyRelatedField(
+    application = PrimaryKeyRelatedField(
         queryset=Application.objects.all(), allow_null=True, required=False
     )
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=active_users(), allow_null=True, required=False
-    )
+    assignee = PrimaryKeyRelatedField(queryset=active_users(), allow_null=True, required=False)
     reporter = UserSummarySerializer(read_only=True)
 
     class Meta:

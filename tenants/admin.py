@@ -10,14 +10,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
-from tenants.models import Domain, Tenant
+from firelater.admin import UserAdmin
+from tenants.models import Domain, Tenant, normalize_domain
 from tenants.services import tenant_admin_ensure
 
 
@@ -60,8 +61,17 @@ class TenantForm(forms.ModelForm):
         return data
 
 
+class DomainForm(forms.ModelForm):
+    """The domain normalised as the form is cleaned, so the uniqueness checks (of the
+    formset too: "A.example" and "a.example" in one form) compare what will be stored."""
+
+    def clean_domain(self) -> str:
+        return normalize_domain(self.cleaned_data["domain"])
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
+    form = DomainForm
     extra = 1
 
 
@@ -124,6 +134,7 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
 
 @admin.register(Domain, site=platform_admin_site)
 class DomainAdmin(admin.ModelAdmin):
+    form = DomainForm
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__slug"]
     list_select_related = ["tenant"]

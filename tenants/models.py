@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.encoding import punycode
 from django_tenants.models import DomainMixin, TenantMixin
 
 # A slug becomes the PostgreSQL schema name and part of every cache key, so it is kept to
@@ -23,6 +25,37 @@ def validate_tenant_slug(slug: str) -> None:
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg_"):
         raise ValidationError(f"Invalid slug {slug!r}: it is reserved.")
+
+
+_DOMAIN_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+
+
+def normalize_domain(domain: str) -> str:
+    """A host name in the one form the router looks up: trimmed, lower case, ASCII (IDNA:
+    bücher.example is xn--bcher-kva.example), without a trailing dot.
+
+    The router (tenants.middleware) lower-cases a request's host and drops a leading
+    "www." before the lookup: a domain stored in another case, or with "www.", was never
+    reached. A leading "www." is refused rather than dropped, so nobody is surprised by
+    the name stored (and it cannot silently collide with another tenant's).
+    """
+    value = (domain or "").strip().removesuffix(".")
+    try:
+        value = punycode(value).lower()
+    except UnicodeError:  # an empty or over-long label
+        raise ValidationError(f"Invalid domain {domain!r}.") from None
+    if len(value) > 253 or not re.fullmatch(rf"{_DOMAIN_LABEL}(\.{_DOMAIN_LABEL})*", value):
+        raise ValidationError(
+            f"Invalid domain {domain!r}: use a host name such as acme.example.com, "
+            "without a scheme, port or path."
+        )
+    if value.startswith("www."):
+        bare = value.removeprefix("www.")
+        raise ValidationError(
+            f"Invalid domain {domain!r}: requests are routed without a leading 'www.' "
+            f"(www.{bare} reaches {bare}), so register {bare!r} instead."
+        )
+    return value
 
 
 class Tenant(TenantMixin):
@@ -51,3 +84,15 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self.domain = normalize_domain(self.domain)
+        except ValidationError as error:
+            raise ValidationError({"domain": error.messages}) from None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whatever the path (admin, services, shell), store the form the router looks up.
+        self.domain = normalize_domain(self.domain)
+        super().save(*args, **kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,23 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants.models import Domain, Tenant, validate_tenant_slug
+from tenants.models import Domain, Tenant, normalize_domain, validate_tenant_slug
 
 
 @dataclass(frozen=True)
 class TenantSetup:
     tenant: Tenant
+    domain: str  # as stored: normalised
     tenant_created: bool
     domain_created: bool
     user_created: bool
-
-
-def _validate_domain(domain: str) -> str:
-    domain = (domain or "").strip().lower()
-    label = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-    if len(domain) > 253 or not re.fullmatch(rf"{label}(\.{label})*", domain):
-        raise ValidationError(f"Invalid domain {domain!r}.")
-    return domain
 
 
 def tenant_setup(
@@ -44,7 +36,7 @@ def tenant_setup(
     belongs to another tenant is an error, never a silent move.
     """
     validate_tenant_slug(slug)
-    domain = _validate_domain(domain)
+    domain = normalize_domain(domain)
     if bool(admin_username) != bool(admin_password):
         raise ValidationError("Give both an admin user and an admin password, or neither.")
 
@@ -74,7 +66,7 @@ def tenant_setup(
         user_created = tenant_admin_ensure(
             tenant=tenant, username=admin_username, password=admin_password
         )
-    return TenantSetup(tenant, tenant_created, domain_created, user_created)
+    return TenantSetup(tenant, domain, tenant_created, domain_created, user_created)
 
 
 def tenant_admin_ensure(*, tenant: Tenant, username: str, password: str) -> bool:
@@ -101,6 +93,6 @@ def public_tenant_ensure() -> Tenant:
         )
         for domain in settings.PUBLIC_DOMAINS:
             Domain.objects.get_or_create(
-                domain=domain.lower(), defaults={"tenant": tenant, "is_primary": False}
+                domain=normalize_domain(domain), defaults={"tenant": tenant, "is_primary": False}
             )
     return tenant

@@ -139,3 +139,46 @@ def test_a_bad_domain_is_refused(db, domain):
 def test_an_admin_user_without_a_password_is_refused(db):
     with pytest.raises(CommandError, match="both"):
         add_tenant(slug="okslug", name="Ok", domain="ok.localhost", admin_user="boss")
+
+
+def test_a_domain_is_stored_trimmed_and_in_lower_case_and_answers(db, forget_token_throttling):
+    output = add_tenant(**{**NEWCO, "domain": "  NewCo.LocalHost. "})
+
+    assert "at newco.localhost" in output
+    assert list(Domain.objects.filter(tenant__slug="newco").values_list("domain", flat=True)) == [
+        "newco.localhost"
+    ]
+    for host in ("newco.localhost", "NewCo.LocalHost"):
+        response = APIClient(HTTP_HOST=host).post(
+            "/api/v1/auth/token/", {"username": "boss", "password": "boss-pass-123"}
+        )
+        assert response.status_code == 200, (host, response.content)
+
+
+def test_an_international_domain_is_stored_as_the_ascii_name_browsers_send(db):
+    add_tenant(slug="buecher", name="Bücher", domain="Bücher.localhost")
+
+    assert Domain.objects.get(tenant__slug="buecher").domain == "xn--bcher-kva.localhost"
+    # A 401 (no users yet), not an unknown host's 404.
+    assert APIClient(HTTP_HOST="xn--bcher-kva.localhost").get("/api/v1/issues/").status_code == 401
+
+
+@pytest.mark.parametrize("domain", ["www.newco.localhost", "WWW.NewCo.localhost"])
+def test_a_domain_with_a_leading_www_is_refused_naming_the_one_to_register(db, domain):
+    # The router drops a leading "www." from every request's host: stored with it, the
+    # tenant could never be reached.
+    with pytest.raises(CommandError) as refused:
+        add_tenant(**{**NEWCO, "domain": domain})
+
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "www." in message
+    assert "'newco.localhost'" in message
+    assert not Tenant.objects.filter(slug="newco").exists()
+
+
+def test_another_tenants_domain_in_other_letter_case_is_still_refused(db):
+    with pytest.raises(CommandError, match="already belongs to tenant 'acme'"):
+        add_tenant(slug="thief", name="Thief", domain="ACME.Localhost")
+
+    assert not Tenant.objects.filter(slug="thief").exists()

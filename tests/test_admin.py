@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.messages import get_messages
+from django.db import models
 from django.test import Client
+from django.test import RequestFactory as DjangoRequestFactory
 from django_tenants.utils import tenant_context
 
+import firelater.urls  # noqa: F401  (configures the tenant admin site, as every request does)
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
 from changes.models import Change
+from firelater.admin import UTCSplitDateTimeField
 from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.factories import RequestFactory
 from requests_app.models import Request
+from tenants.admin import platform_admin_site
 
 
 @pytest.fixture
@@ -266,3 +272,60 @@ def test_admin_search_finds_an_issue_by_its_human_number(acme_browser, in_acme):
     assert response.status_code == 200
     assert b"Needle" in response.content
     assert b"Haystack" not in response.content
+
+
+# --- Date-times the database could store but not give back -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "time"),
+    [("America/New_York", "9999-12-31", "23:59:59"), ("Asia/Tokyo", "0001-01-01", "00:00:00")],
+)
+def test_a_date_time_outside_utc_is_a_form_error_not_a_row_no_list_can_read(
+    acme_browser, acme_api, acme_admin, settings, zone, day, time
+):
+    # West of UTC 9999-12-31 23:59:59 is the year 10000 in UTC: PostgreSQL stored it,
+    # psycopg could not read it back, and every issue list (API and admin) was a 500.
+    settings.TIME_ZONE = zone
+    issue = IssueFactory(reporter=acme_admin)
+    form = issue_form(issue, sla_due_at_0=day, sla_due_at_1=time)
+
+    response = acme_browser.post(f"/admin/issues/issue/{issue.pk}/change/", form)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sla_due_at"] == [
+        "Date and time out of range."
+    ]
+    assert acme_api.get("/api/v1/issues/").status_code == 200
+    assert acme_browser.get("/admin/issues/issue/").status_code == 200
+
+
+def admin_date_time_form_fields(site, request) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
+    """(where, form field) of every date-time input of every form and inline of a site."""
+    found = []
+    for model, model_admin in site._registry.items():
+        obj = model()  # the change form: the add form may show fewer fields (users)
+        forms = [(model.__name__, model_admin.get_form(request, obj))]
+        forms += [
+            (f"{model.__name__} inline {inline.model.__name__}", inline.get_formset(request).form)
+            for inline in model_admin.get_inline_instances(request, obj)
+        ]
+        for where, form in forms:
+            model_fields = {f.name: f for f in form._meta.model._meta.get_fields()}
+            found.extend(
+                (f"{where}.{name}", field)
+                for name, field in form.base_fields.items()
+                if isinstance(model_fields.get(name), models.DateTimeField)
+            )
+    return found
+
+
+@pytest.mark.parametrize("site", [admin.site, platform_admin_site], ids=["tenant", "platform"])
+def test_every_admin_date_time_input_is_held_to_utc(acme_admin, site):
+    request = DjangoRequestFactory().get("/admin/")
+    request.user = acme_admin
+
+    fields = admin_date_time_form_fields(site, request)
+
+    assert fields  # users (last login, date joined) at least
+    assert [where for where, field in fields if not isinstance(field, UTCSplitDateTimeField)] == []

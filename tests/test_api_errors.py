@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from applications.factories import ApplicationFactory
 from changes.factories import ChangeFactory
 from firelater import api
 from firelater.factories import UserFactory
+from firelater.renderers import JSONRenderer
 from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.factories import RequestFactory as ServiceRequestFactory
@@ -309,6 +311,14 @@ def test_both_url_confs_use_the_json_error_handlers(urlconf):
     assert resolver.resolve_error_handler(403) is api.json_permission_denied
     assert resolver.resolve_error_handler(404) is api.json_not_found
     assert resolver.resolve_error_handler(500) is api.json_server_error
+
+
+def test_the_json_renderer_writes_a_lone_surrogate_as_a_replacement_character():
+    # The JSON parser refuses "\ud800", so no request reaches this; should one get into a
+    # response anyway (echoed in an error message), rendering must not fail with a 500.
+    body = JSONRenderer().render({"status": ['"\ud800" is not a valid choice.']})
+
+    assert json.loads(body.decode("utf-8")) == {"status": ['"\ufffd" is not a valid choice.']}
 
 
 def test_the_server_error_handler_answers_json_500():

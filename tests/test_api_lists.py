@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from applications.factories import ApplicationFactory
 from changes.factories import ChangeFactory
+from firelater.api import camel_case
+from firelater.filters import filter_names
+from firelater.urls import router
 from issues.factories import IssueFactory
+from issues.filters import IssueFilter
 from issues.models import Issue
 from requests_app.factories import RequestFactory
 from tests.utils import json_error
@@ -274,3 +280,115 @@ def test_every_list_endpoint_is_paginated(acme_api, in_acme):
     ]:
         body = acme_api.get(url).json()
         assert set(body) == {"count", "next", "previous", "results"}, url
+
+
+# --- Query parameter names: camelCase or snake_case, and nothing unknown ---------------------
+
+
+def list_endpoints() -> list[Any]:
+    """(path, viewset) of every list: each router list, and each GET action that lists."""
+    cases = []
+    for prefix, viewset, _basename in router.registry:
+        if getattr(viewset, "pagination_class", None) is None or not hasattr(viewset, "list"):
+            continue  # the dashboard: not a paginated list
+        cases.append(pytest.param(f"/api/v1/{prefix}/", id=prefix))
+        cases.extend(
+            pytest.param(f"/api/v1/{prefix}/{{id}}/{action.url_path}/", id=action.url_path)
+            for action in viewset.get_extra_actions()
+            if action.detail and "get" in action.mapping
+        )
+    return cases
+
+
+def multiword_filters() -> list[Any]:
+    return [
+        pytest.param(f"/api/v1/{prefix}/", name, id=f"{prefix}?{camel_case(name)}")
+        for prefix, viewset, _basename in router.registry
+        if getattr(viewset, "filterset_class", None)
+        for name in filter_names(viewset.filterset_class)
+        if camel_case(name) != name
+    ]
+
+
+@pytest.mark.parametrize(("path", "name"), multiword_filters())
+def test_every_filter_is_read_by_its_camel_case_name(acme_api, triage_board, path, name):
+    # An invalid value proves the filter read it: ignored, it would be a 200 of everything.
+    body = json_error(acme_api.get(path, {camel_case(name): "not-a-value"}), 400)
+
+    assert list(body) == [camel_case(name)]
+
+
+@pytest.mark.parametrize(("after", "before"), [("createdAfter", "createdBefore")])
+def test_camel_case_date_filters_bound_the_creation_time(acme_api, triage_board, after, before):
+    now = triage_board["now"]
+    bounds = {
+        after: (now - timedelta(days=6)).isoformat(),
+        before: (now - timedelta(days=1)).isoformat(),
+    }
+
+    assert titles(acme_api.get("/api/v1/issues/", bounds)) == {"Slow reports", "Refund stuck"}
+
+
+def test_is_open_filters_by_its_camel_case_name(acme_api, triage_board):
+    assert titles(acme_api.get("/api/v1/issues/?isOpen=true")) == {"Card declined", "Slow reports"}
+
+
+def test_page_size_is_honoured_by_its_camel_case_name(acme_api, many_issues):
+    body = acme_api.get("/api/v1/issues/?pageSize=10").json()
+
+    assert len(body["results"]) == 10
+
+
+@pytest.mark.parametrize("path", list_endpoints())
+def test_an_unknown_query_parameter_on_a_list_is_a_400_naming_it(acme_api, in_acme, path):
+    path = path.format(id=ApplicationFactory().pk)
+
+    body = json_error(acme_api.get(path, {"bogus": "1", "statusIn": "new", "page": "1"}), 400)
+
+    assert body["unknownParameters"] == ["bogus", "statusIn"]
+    assert "bogus, statusIn" in body["detail"]
+    assert {"page", "pageSize", "format"} <= set(body["allowedParameters"])
+
+
+def test_the_allowed_parameters_of_a_list_are_its_filters_ordering_search_and_pages(
+    acme_api, in_acme
+):
+    body = json_error(acme_api.get("/api/v1/issues/?bogus=1"), 400)
+
+    assert body["allowedParameters"] == sorted(
+        {camel_case(name) for name in filter_names(IssueFilter)}
+        | {"ordering", "search", "page", "pageSize", "format"}
+    )
+
+
+def test_health_scores_do_not_take_the_applications_filters(acme_api, in_acme):
+    # The scores list never applied them: a tier filter there returned every score.
+    application = ApplicationFactory()
+
+    body = json_error(
+        acme_api.get(f"/api/v1/applications/{application.pk}/health-scores/?tier=1"), 400
+    )
+
+    assert body["unknownParameters"] == ["tier"]
+    assert body["allowedParameters"] == ["format", "page", "pageSize"]
+
+
+@pytest.mark.parametrize("path", list_endpoints())
+def test_a_list_accepts_exactly_the_parameters_its_schema_documents(acme_api, in_acme, path):
+    document = SchemaGenerator(urlconf="firelater.urls").get_schema(request=None, public=True)
+    documented = {
+        camel_case(parameter["name"])
+        for parameter in document["paths"][path]["get"]["parameters"]
+        if parameter["in"] == "query"
+    }
+
+    body = json_error(acme_api.get(path.format(id=ApplicationFactory().pk), {"bogus": "1"}), 400)
+
+    assert set(body["allowedParameters"]) == documented | {"format"}
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/dashboard/trends/?days=7", "/api/v1/dashboard/activity/?limit=5"]
+)
+def test_the_dashboard_parameters_are_unaffected(acme_api, in_acme, url):
+    assert acme_api.get(url).status_code == 200

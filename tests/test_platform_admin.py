@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tests.conftest import ADMIN_PASSWORD
 from tests.utils import json_error
 
@@ -52,6 +52,19 @@ def test_the_platform_admin_lists_the_tenants_with_their_domains(platform_browse
     assert b"acme.localhost" in response.content
     assert b"globex.localhost" in response.content
     assert platform_browser.get("/admin/tenants/domain/").status_code == 200
+
+
+def test_a_platform_login_without_next_lands_on_the_platform_admin_not_a_404(db):
+    get_user_model().objects.create_superuser("platform", "platform@example.com", PLATFORM_PASSWORD)
+    client = Client(HTTP_HOST="localhost")
+
+    response = client.post("/admin/login/", {"username": "platform", "password": PLATFORM_PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    home = client.get("/")
+    assert (home.status_code, home["Location"]) == (302, "/admin/")
+    assert b"FireLater platform" in client.get("/admin/").content
 
 
 def test_a_tenant_admin_cannot_log_in_to_the_platform_admin(db):
@@ -138,3 +151,69 @@ def test_deactivating_a_tenant_in_the_platform_admin_closes_its_host(platform_br
     acme.refresh_from_db()
     assert not acme.is_active
     assert json_error(acme_api.get("/api/v1/issues/"), 404) == {"detail": "Unknown host."}
+
+
+# --- Domains: normalised on save, validated in the form ------------------------------------
+
+
+def test_a_mixed_case_domain_typed_in_the_admin_is_stored_in_lower_case_and_routes(
+    platform_browser,
+):
+    response = platform_browser.post(
+        "/admin/tenants/tenant/add/", tenant_form("mixed", "  Mixed.LocalHost ")
+    )
+
+    assert response.status_code == 302
+    assert Domain.objects.get(tenant__slug="mixed").domain == "mixed.localhost"
+    json_error(Client(HTTP_HOST="mixed.localhost").get("/api/v1/issues/"), 401)
+
+
+def test_a_www_domain_typed_in_the_admin_is_refused_with_the_reason(platform_browser):
+    response = platform_browser.post(
+        "/admin/tenants/tenant/add/", tenant_form("wwwco", "www.wwwco.localhost")
+    )
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors
+    assert "register 'wwwco.localhost' instead" in str(errors)
+    assert not Tenant.objects.filter(slug="wwwco").exists()
+    assert not Domain.objects.filter(domain__contains="wwwco").exists()
+
+
+def test_a_domain_added_on_its_own_page_is_normalised_and_routes(platform_browser, acme):
+    response = platform_browser.post(
+        "/admin/tenants/domain/add/", {"domain": "Support.ACME.localhost", "tenant": acme.pk}
+    )
+
+    assert response.status_code == 302
+    assert Domain.objects.get(domain="support.acme.localhost").tenant == acme
+    json_error(Client(HTTP_HOST="support.acme.localhost").get("/api/v1/issues/"), 401)
+
+
+def test_a_domain_taken_in_another_letter_case_is_a_form_error(platform_browser, globex):
+    response = platform_browser.post(
+        "/admin/tenants/domain/add/", {"domain": "ACME.localhost", "tenant": globex.pk}
+    )
+
+    assert response.status_code == 200
+    assert "domain" in response.context["adminform"].form.errors
+    assert Domain.objects.get(domain="acme.localhost").tenant.slug == "acme"
+
+
+def test_two_spellings_of_one_domain_in_one_tenant_form_are_a_form_error(platform_browser):
+    form = {
+        **tenant_form("twice", "Twice.localhost"),
+        "domains-TOTAL_FORMS": "2",
+        "domains-1-domain": "twice.LOCALHOST",
+    }
+
+    response = platform_browser.post("/admin/tenants/tenant/add/", form)
+
+    assert response.status_code == 200
+    assert not Tenant.objects.filter(slug="twice").exists()
+
+
+def test_a_domain_saved_through_the_orm_is_normalised_too(acme):
+    assert Domain.objects.create(domain=" Orm.Acme.LOCALHOST", tenant=acme).domain == (
+        "orm.acme.localhost"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from tests.conftest import ADMIN_PASSWORD
@@ -46,6 +47,18 @@ def test_logging_in_lands_on_the_dashboard(acme):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/admin/login/", "/api-auth/login/"])
+def test_a_login_without_next_lands_on_the_dashboard_not_a_404(acme, path):
+    # Django's default landing page, /accounts/profile/, does not exist.
+    client = Client(HTTP_HOST="acme.localhost")
+
+    response = client.post(path, {"username": "admin", "password": ADMIN_PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
 def test_a_login_is_valid_only_on_its_own_tenant(acme_browser, globex):
     acme_browser.defaults["HTTP_HOST"] = "globex.localhost"
 
@@ -68,5 +81,6 @@ def test_logging_out_takes_a_post_and_ends_the_session(acme_browser):
 def test_the_platform_host_has_no_dashboard_or_tenant_login(db):
     client = Client(HTTP_HOST="localhost")
 
-    assert client.get("/").status_code == 404
+    home = client.get("/")  # the platform's home is its admin (and where logins land)
+    assert (home.status_code, home["Location"]) == (302, "/admin/")
     assert client.get("/login/").status_code == 404

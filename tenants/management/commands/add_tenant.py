@@ -16,7 +16,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--slug", required=True, help="Schema name and cache-key prefix.")
         parser.add_argument("--name", required=True, help="Display name.")
-        parser.add_argument("--domain", required=True, help="Host name, e.g. acme.localhost.")
+        parser.add_argument(
+            "--domain",
+            required=True,
+            help="Host name, e.g. acme.localhost (stored in lower case; no leading www.).",
+        )
         parser.add_argument("--admin-user", help="Username of the tenant's staff user.")
         parser.add_argument("--admin-password", help="Password of that user.")
 
@@ -33,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from exc
         verb = "Created" if result.tenant_created else "Tenant already existed; ensured"
         self.stdout.write(
-            self.style.SUCCESS(f"{verb} tenant {result.tenant.slug} at {options['domain']}")
+            self.style.SUCCESS(f"{verb} tenant {result.tenant.slug} at {result.domain}")
         )
         if options["verbosity"] >= 2:
             self.stdout.write(
