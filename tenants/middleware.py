@@ -61,7 +61,7 @@ class TenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
         try:
-            hostname = remove_www(request.get_host().split(":")[0]).lower()
+            hostname = remove_www(request.get_host().split(":")[0].lower())
         except DisallowedHost:
             return _not_found("Unknown host.")
         tenant = _lookup_tenant(hostname)

@@ -131,7 +131,9 @@ def test_a_deactivated_tenants_host_is_a_json_404(acme, acme_api):
     assert body == {"detail": "Unknown host."}
 
 
-@pytest.mark.parametrize("host", ["ACME.localhost", "www.acme.localhost", "acme.localhost:8000"])
+@pytest.mark.parametrize(
+    "host", ["ACME.localhost", "www.acme.localhost", "WWW.Acme.localhost", "acme.localhost:8000"]
+)
 def test_host_case_www_and_port_do_not_matter(acme_api, acme_issue, host):
     acme_api.defaults["HTTP_HOST"] = host
 
