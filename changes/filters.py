@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import django_filters
-
 from changes.models import Change
-from firelater.filters import IsoDateTimeFilter
+from firelater.filters import RecordFilter, choices_filter, moment_range
 
 
-class ChangeFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Change.Status.choices)
-    risk = django_filters.MultipleChoiceFilter(choices=Change.Risk.choices)
-    type = django_filters.MultipleChoiceFilter(choices=Change.Type.choices)
-    scheduled_after = IsoDateTimeFilter(field_name="scheduled_start", lookup_expr="gte")
-    scheduled_before = IsoDateTimeFilter(field_name="scheduled_start", lookup_expr="lt")
-    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+class ChangeFilter(RecordFilter):
+    status = choices_filter(Change.Status)
+    risk = choices_filter(Change.Risk)
+    type = choices_filter(Change.Type)
+    scheduled_after, scheduled_before = moment_range("scheduled_start")
 
     class Meta:
         model = Change

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from applications.models import Application
 from changes.models import Change
-from firelater.serializers import PrimaryKeyRelatedField, RecordSerializer
+from firelater.serializers import RecordSerializer
 
 
 class ChangeSerializer(RecordSerializer):
-    application = PrimaryKeyRelatedField(
-        queryset=Application.objects.all(), allow_null=True, required=False
-    )
-
     class Meta:
         model = Change
         fields = [
-            "id",
-            "number",
-            "title",
-            "description",
-            "status",
-            "risk",
-            "type",
-            "application",
-            "scheduled_start",
-            "scheduled_end",
-            "created_at",
-            "updated_at",
+            *RecordSerializer.HEAD,
+            *("risk", "type", "application", "scheduled_start", "scheduled_end"),
+            *RecordSerializer.TAIL,
         ]
-        read_only_fields = ["id", "number", "created_at", "updated_at"]
+        read_only_fields = list(RecordSerializer.READ_ONLY)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
         self.validate_not_before(
             attrs,
             "scheduled_end",

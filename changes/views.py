@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from rest_framework import viewsets
+from typing import Any
 
 from changes.filters import ChangeFilter
 from changes.models import Change
 from changes.serializers import ChangeSerializer
 from changes.services import change_create, change_delete, change_update
+from firelater.viewsets import RecordViewSet
 
 
-class ChangeViewSet(viewsets.ModelViewSet):
+class ChangeViewSet(RecordViewSet):
     serializer_class = ChangeSerializer
     filterset_class = ChangeFilter
-    search_fields = ["title", "description"]
     ordering_fields = ["created_at", "updated_at", "scheduled_start", "status", "risk", "number"]
-    ordering = ["-created_at"]
+    instance_name = "change"
+    create_service, update_service, delete_service = change_create, change_update, change_delete
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> Any:
         return Change.objects.all()
-
-    def perform_create(self, serializer: ChangeSerializer) -> None:
-        serializer.instance = change_create(**serializer.validated_data)
-
-    def perform_update(self, serializer: ChangeSerializer) -> None:
-        serializer.instance = change_update(
-            change=serializer.instance, data=serializer.validated_data
-        )
-
-    def perform_destroy(self, instance: Change) -> None:
-        change_delete(change=instance)

@@ -38,6 +38,26 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+def moment_range(field_name: str) -> tuple[IsoDateTimeFilter, IsoDateTimeFilter]:
+    """<name>_after (inclusive) and <name>_before (exclusive) filters on one date-time:
+    `created_after, created_before = moment_range("created_at")`."""
+    return (
+        IsoDateTimeFilter(field_name=field_name, lookup_expr="gte"),
+        IsoDateTimeFilter(field_name=field_name, lookup_expr="lt"),
+    )
+
+
+def choices_filter(choices: Any) -> django_filters.MultipleChoiceFilter:
+    """?status=new&status=assigned: any of the given choices (a TextChoices class)."""
+    return django_filters.MultipleChoiceFilter(choices=choices.choices)
+
+
+class RecordFilter(django_filters.FilterSet):
+    """What every record list filters by: created_after / created_before."""
+
+    created_after, created_before = moment_range("created_at")
+
+
 def filter_names(filterset_class: type[django_filters.FilterSet]) -> set[str]:
     """The query parameters a filterset reads (a range filter reads name_after, name_before)."""
     names = set()

@@ -12,7 +12,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 from rest_framework import serializers
+
+from firelater.models import not_before_created_errors
 
 # The ids of every model here are PostgreSQL bigints (or ints): nothing larger exists.
 MAX_ID = 2**63 - 1
@@ -86,9 +89,25 @@ class UserSummarySerializer(ModelSerializer):
 
 
 class RecordSerializer(ModelSerializer):
-    """Common output: the human number (ISS-000123) and read-only timestamps."""
+    """Common output: the human number (ISS-000123) and read-only timestamps; and the rule
+    that no date precedes the record's creation (firelater.models.NotBeforeCreated), as a
+    400 rather than a constraint violation."""
 
     number = serializers.CharField(source="display_number", read_only=True)
+
+    # Subclasses' Meta: fields = [*HEAD, ..., *TAIL], read_only_fields = [*READ_ONLY, ...]
+    HEAD = ("id", "number", "title", "description", "status")
+    TAIL = ("created_at", "updated_at")
+    READ_ONLY = ("id", "number", "created_at", "updated_at")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        created_at = self.instance.created_at if self.instance else timezone.now()
+        model = self.Meta.model  # type: ignore[attr-defined]
+        errors = not_before_created_errors(model, attrs, created_at)
+        if errors:
+            raise serializers.ValidationError({f: [message] for f, message in errors.items()})
+        return attrs
 
     def validate_not_before(
         self, attrs: dict[str, Any], field: str, earlier: str, message: str

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import django_filters
 
-from firelater.filters import IsoDateTimeFilter
+from firelater.filters import RecordFilter, choices_filter, moment_range
 from firelater.models import Priority
 from issues.models import Issue
 
 
-class IssueFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Issue.Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+class IssueFilter(RecordFilter):
+    status = choices_filter(Issue.Status)
+    priority = choices_filter(Priority)
     is_open = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")], method="filter_is_open"
     )
-    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    resolved_after = IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
-    resolved_before = IsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
+    resolved_after, resolved_before = moment_range("resolved_at")
 
     class Meta:
         model = Issue

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import django_filters
-
-from firelater.filters import IsoDateTimeFilter
+from firelater.filters import RecordFilter, choices_filter, moment_range
 from firelater.models import Priority
 from requests_app.models import Request
 
 
-class RequestFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Request.Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
-    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+class RequestFilter(RecordFilter):
+    status = choices_filter(Request.Status)
+    priority = choices_filter(Priority)
+    due_after, due_before = moment_range("due_at")
 
     class Meta:
         model = Request
