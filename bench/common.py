@@ -338,6 +338,16 @@ class WrkResult:
         return self.__dict__.copy()
 
 
+def wrk_tenant(
+    server: Any, tenant: Any, path: str, *, connections: int, seconds: float, **options: Any
+) -> WrkResult:
+    """run_wrk on `server` as `tenant` (its host and token; token=False: anonymous)."""
+    token = tenant.token if options.pop("token", True) else None
+    return run_wrk(
+        server.port, path, tenant.host, token, connections=connections, seconds=seconds, **options
+    )
+
+
 def run_wrk(
     port: int,
     path: str,

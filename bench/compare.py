@@ -20,9 +20,9 @@ from bench.common import (
     http_request,
     latency_summary,
     ratio,
-    run_wrk,
     sample,
     say,
+    wrk_tenant,
 )
 from bench.data import PROBE_TITLE, Context, remove_bench_writes
 from bench.endpoints import NOCACHE_PATH, OVERVIEW_PATH, warm_up
@@ -213,11 +213,10 @@ def measure_throughput(ctx: Context) -> dict[str, Any]:
                 warm_up(server, ctx, spec["path"], 10)
                 results[name] = {}
                 for connections in CONCURRENCY:
-                    result = run_wrk(
-                        server.port,
+                    result = wrk_tenant(
+                        server,
+                        ctx.acme,
                         spec["path"],
-                        ctx.acme.host,
-                        ctx.acme.token,
                         connections=connections,
                         seconds=seconds,
                     )

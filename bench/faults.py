@@ -23,9 +23,9 @@ from bench.common import (
     Server,
     http_get,
     percentile,
-    run_wrk,
     say,
     summary,
+    wrk_tenant,
 )
 from bench.data import Context
 from bench.endpoints import NOCACHE_PATH, OVERVIEW_PATH, invalidator, warm_up
@@ -75,14 +75,7 @@ def loaded_baseline(server: Server, ctx: Context, seconds: float) -> dict[str, A
     """The cold baseline under load: wrk and the probe both on the uncached selector."""
     probe = Probe(server, ctx, NOCACHE_PATH, time.monotonic() + seconds)
     probe.start()
-    result = run_wrk(
-        server.port,
-        NOCACHE_PATH,
-        ctx.acme.host,
-        ctx.acme.token,
-        connections=CONNECTIONS,
-        seconds=seconds,
-    )
+    result = wrk_tenant(server, ctx.acme, NOCACHE_PATH, connections=CONNECTIONS, seconds=seconds)
     probe.join(seconds + 15)
     return {"wrk": result.as_dict(), **_probe_summary(probe.samples)}
 
@@ -122,14 +115,7 @@ def outage_run(
     injector = threading.Thread(target=inject, name="fault-injector", daemon=True)
     probe.start()
     injector.start()
-    result = run_wrk(
-        server.port,
-        OVERVIEW_PATH,
-        ctx.acme.host,
-        ctx.acme.token,
-        connections=CONNECTIONS,
-        seconds=seconds,
-    )
+    result = wrk_tenant(server, ctx.acme, OVERVIEW_PATH, connections=CONNECTIONS, seconds=seconds)
     injector.join(seconds)
     probe.join(seconds + 15)
     fail, back = events["fail"], events["back"]

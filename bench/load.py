@@ -21,6 +21,7 @@ from bench.common import (
     ratio,
     run_wrk,
     say,
+    wrk_tenant,
 )
 from bench.data import CHECKER_TITLE, Context, remove_bench_writes
 from bench.endpoints import FLOOR_PATH, OVERVIEW_PATH, TRIVIAL_PATH, warm_up
@@ -34,11 +35,11 @@ def throughput(
 ) -> dict[str, Any]:
     results = {}
     for connections in CONCURRENCY:
-        result = run_wrk(
-            server.port,
+        result = wrk_tenant(
+            server,
+            ctx.acme,
             path,
-            ctx.acme.host,
-            ctx.acme.token if token else None,
+            token=token,
             connections=connections,
             seconds=seconds,
         )
@@ -119,11 +120,10 @@ def mixed(server: Server, ctx: Context) -> dict[str, Any]:
         seconds = ctx.profile.mixed_seconds
         checker = StalenessChecker(server, ctx, time.monotonic() + seconds)
         checker.start()
-        result: WrkResult = run_wrk(
-            server.port,
+        result: WrkResult = wrk_tenant(
+            server,
+            ctx.acme,
             OVERVIEW_PATH,
-            ctx.acme.host,
-            ctx.acme.token,
             connections=connections,
             seconds=seconds,
             write_every=WRITE_EVERY,
@@ -143,14 +143,7 @@ def floor_pairs(server: Server, ctx: Context, rounds: int, seconds: float) -> di
     elsewhere on the machine weighs on both sides of each ratio alike."""
     pairs = []
     for _ in range(rounds):
-        overview = run_wrk(
-            server.port,
-            OVERVIEW_PATH,
-            ctx.acme.host,
-            ctx.acme.token,
-            connections=16,
-            seconds=seconds,
-        )
+        overview = wrk_tenant(server, ctx.acme, OVERVIEW_PATH, connections=16, seconds=seconds)
         floor = run_wrk(
             server.port, FLOOR_PATH, ctx.acme.host, None, connections=16, seconds=seconds
         )

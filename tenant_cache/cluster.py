@@ -39,7 +39,7 @@ class ClusterConnectFailed(ConnectionInterrupted, RedisConnectionError):  # type
     (IGNORE_EXCEPTIONS), a Redis failure to the FireLater cache (its breaker opens)."""
 
 
-class FireLaterRedisCluster(RedisCluster):
+class TenantCacheRedisCluster(RedisCluster):
     """RedisCluster whose failures are all RedisErrors (see the module docstring)."""
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
@@ -95,7 +95,7 @@ def connect_cluster(location: list[str] | tuple[str, ...], options: dict[str, An
         node = ClusterNode(parsed["host"], parsed.get("port", 6379))  # type: ignore[no-untyped-call]
         startup_nodes.append(node)
     try:
-        return FireLaterRedisCluster(
+        return TenantCacheRedisCluster(
             url=first,
             startup_nodes=startup_nodes,
             retry=Retry(NoBackoff(), 0),

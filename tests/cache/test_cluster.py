@@ -28,18 +28,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django_redis import get_redis_connection
 
-from tenant_cache import (
-    BYPASS,
-    HIT,
-    MISS,
-    CacheEntry,
-    get_or_set,
-    invalidate_data,
-    invalidate_tenant,
-    registry,
-    reset_backend,
-)
-from tenant_cache.cluster import ClusterClient, FireLaterRedisCluster, node_urls
+import tenant_cache
+from tenant_cache import BYPASS, HIT, MISS, CacheEntry, get_or_set, registry, reset_backend
+from tenant_cache.cluster import ClusterClient, TenantCacheRedisCluster, node_urls
 from tenant_cache.stats import redis_stats, tenant_stats
 from tests.support.redis_server import PrivateRedis
 from tests.support.required import require_binary
@@ -163,7 +154,7 @@ def on_cluster(settings, redis_cluster: RedisClusterProcesses) -> Iterator[Any]:
     settings.CACHES = caches
     settings.CACHE_BREAKER_COOLDOWN = 0.3
     client = get_redis_connection("default")
-    assert isinstance(client, FireLaterRedisCluster)
+    assert isinstance(client, TenantCacheRedisCluster)
     client.flushdb()  # every primary
     yield client
     reset_backend()
@@ -248,7 +239,7 @@ def test_the_cluster_client_keeps_the_tight_timeouts_and_no_retries(on_cluster):
     assert connection_kwargs.connection_kwargs["socket_timeout"] == 0.25
     assert connection_kwargs.connection_kwargs["socket_connect_timeout"] == 0.25
     assert on_cluster.retry.get_retries() == 0
-    assert isinstance(get_redis_connection("default"), FireLaterRedisCluster)
+    assert isinstance(get_redis_connection("default"), TenantCacheRedisCluster)
     assert ClusterClient.get_next_client_index(None, write=False) == 0
 
 
@@ -259,7 +250,7 @@ def test_the_cluster_client_keeps_the_tight_timeouts_and_no_retries(on_cluster):
 def test_all_keys_of_a_tenant_hash_to_one_slot_on_one_node(acme, globex, redis_cluster, entry):
     for tenant in (acme, globex):
         read(tenant, entry, 1)
-        invalidate_tenant(tenant.schema_name)  # a generation key too
+        tenant_cache.invalidate_tenant(tenant.schema_name)  # a generation key too
         read(tenant, entry, 1)
         read(tenant, entry, 2, {"days": 7})
         read(tenant, entry, 3)  # a hit: the stats hash exists too
@@ -312,7 +303,7 @@ def test_invalidating_a_category_drops_only_that_tenants_dependent_entries(
             read(tenant, entry, 1)
             read(tenant, entry, 1, {"days": 7})
 
-    assert invalidate_data("acme", "issues") == 2
+    assert tenant_cache.invalidate_data("acme", "issues") == 2
 
     assert read(acme, issues, 2) == MISS
     assert read(acme, issues, 2, {"days": 7}) == MISS
@@ -328,7 +319,7 @@ def test_invalidating_a_whole_tenant_leaves_the_other_alone(acme, globex, dashbo
         for entry in (issues, changes):
             read(tenant, entry, 1)
 
-    assert invalidate_tenant("acme") == 2
+    assert tenant_cache.invalidate_tenant("acme") == 2
 
     assert [read(acme, entry, 2) for entry in (issues, changes)] == [MISS, MISS]
     assert [read(globex, entry, 2) for entry in (issues, changes)] == [HIT, HIT]
@@ -450,7 +441,7 @@ def on_sentinel(settings, tmp_path: Path) -> Iterator[redis.Redis]:  # type: ign
 
 def test_the_cache_works_through_sentinel_on_the_primary_it_names(on_sentinel, acme, entry):
     statuses = [read(acme, entry, {"n": 1}) for _ in range(2)]
-    invalidate_tenant("acme")
+    tenant_cache.invalidate_tenant("acme")
 
     assert statuses == [MISS, HIT]
     assert read(acme, entry, {"n": 2}) == MISS

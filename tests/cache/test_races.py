@@ -23,26 +23,36 @@ def _in_tenant(tenant, fn):
     return run
 
 
+def _slow_read_while(acme, entry, database, write):  # type: ignore[no-untyped-def]
+    """Reader R reads `database`, then stays busy while `write()` runs (a commit and its
+    on_commit invalidation); returns what R's own request got."""
+    fetched = threading.Event()
+    written = threading.Event()
+
+    def slow_fetch():  # type: ignore[no-untyped-def]
+        snapshot = dict(database)  # R's query runs before the write commits...
+        fetched.set()
+        written.wait(5)  # ...and R is still busy when the write's invalidation runs.
+        return snapshot
+
+    with ThreadPoolExecutor(1) as pool:
+        reader = pool.submit(_in_tenant(acme, lambda: get_or_set(entry, None, slow_fetch)))
+        assert fetched.wait(5)
+        write()
+        written.set()
+        return reader.result(5)
+
+
 def test_a_reader_that_read_before_a_write_cannot_store_its_stale_value(acme, entry):
     """Reader R reads the old data, a write commits and invalidates, then R tries to store."""
     connection.set_tenant(acme)
     database = {"open_issues": 1}
-    fetched = threading.Event()
-    invalidated = threading.Event()
 
-    def slow_stale_fetch():
-        snapshot = dict(database)  # R's query runs before the write commits...
-        fetched.set()
-        invalidated.wait(5)  # ...and R is still busy when the write's invalidation runs.
-        return snapshot
-
-    with ThreadPoolExecutor(1) as pool:
-        reader = pool.submit(_in_tenant(acme, lambda: get_or_set(entry, None, slow_stale_fetch)))
-        assert fetched.wait(5)
+    def write():  # type: ignore[no-untyped-def]
         database["open_issues"] = 2  # the write commits
         invalidate_entries("acme", [entry])  # its on_commit invalidation returns
-        invalidated.set()
-        stale = reader.result(5)
+
+    stale = _slow_read_while(acme, entry, database, write)
     assert stale.value == {"open_issues": 1}  # R's own request saw the old value...
     after = get_or_set(entry, None, lambda: dict(database))
     assert (after.status, after.value) == (MISS, {"open_issues": 2})  # ...nobody else does.
@@ -52,24 +62,12 @@ def test_a_reader_that_read_before_a_write_cannot_store_its_stale_value(acme, en
 def test_without_an_invalidation_the_slow_readers_value_is_stored(acme, entry, other_entry):
     """The same slow reader, while only another entry is invalidated: its value is kept."""
     connection.set_tenant(acme)
-    fetched = threading.Event()
-    other_write_done = threading.Event()
-
-    def slow_fetch():
-        fetched.set()
-        other_write_done.wait(5)  # still busy while an unrelated write commits
-        return {"n": 1}
-
-    with ThreadPoolExecutor(1) as pool:
-        reader = pool.submit(_in_tenant(acme, lambda: get_or_set(entry, None, slow_fetch)))
-        assert fetched.wait(5)
-        invalidate_entries("acme", [other_entry])
-        other_write_done.set()
-        assert reader.result(5).status == MISS
-    assert (get_or_set(entry, None, dict).status, get_or_set(entry, None, dict).value) == (
-        HIT,
-        {"n": 1},
+    result = _slow_read_while(
+        acme, entry, {"n": 1}, lambda: invalidate_entries("acme", [other_entry])
     )
+    assert result.status == MISS
+    stored = get_or_set(entry, None, dict)
+    assert (stored.status, stored.value) == (HIT, {"n": 1})
 
 
 def test_thirty_two_concurrent_misses_compute_the_value_once(acme, entry):
