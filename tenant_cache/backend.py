@@ -45,6 +45,10 @@ class Backend:
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Set once this process (this Backend) has replayed the invalidations that any
+        # process left in the shared table: a process started after an outage must not
+        # serve an entry that a process which has died since failed to drop.
+        self.deferred_replayed = False
 
     @property
     def client(self) -> Any:

@@ -4,7 +4,8 @@ Every invalidation bumps the entry's generation (so a reader that fetched before
 never store its value) and drops the entry's value keys through its own index (never a
 keyspace scan). One that cannot reach Redis is kept in this process and in a shared
 PostgreSQL table (DeferredCacheInvalidation, public schema), and replayed, by every
-process, before that process serves a cached value again.
+process, before that process serves a cached value again, and by every process started
+since, before it serves its first one (the process that failed may be gone).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def _replay_pending(be: Backend) -> None:
     """Run remembered invalidations, this process's and every other's (kept in PostgreSQL);
     raises RedisError if Redis fails meanwhile."""
     shared = _shared_pending()
-    for _row_id, shared_tenant, shared_entries in shared:
+    for _row_id, shared_tenant, shared_entries in shared or ():
         if shared_entries is None:
             _run_invalidate_tenant(be, shared_tenant)
         else:
@@ -140,6 +141,8 @@ def _replay_pending(be: Backend) -> None:
     if shared:
         _forget_shared([row_id for row_id, _tenant, _entries in shared])
         logger.warning("Replayed %d deferred cache invalidation(s)", len(shared))
+    if shared is not None:  # unreadable table: try again on the next call
+        be.deferred_replayed = True
     with _pending_lock:
         work = dict(_pending)
     for tenant, entry_ids in work.items():
@@ -153,6 +156,18 @@ def _replay_pending(be: Backend) -> None:
         logger.warning(
             "Replayed the deferred cache invalidation of %s", tenant, extra={"tenant": tenant}
         )
+
+
+def replay_deferred(be: Backend) -> bool:
+    """On a process's first Redis call: replay what any process left in the shared table
+    (it may have died before Redis came back) before a cached value is served. False if
+    Redis failed meanwhile (the breaker is open then)."""
+    try:
+        _replay_pending(be)
+    except RedisError as error:
+        be.breaker.record_failure(error)
+        return False
+    return True
 
 
 def recover(be: Backend) -> bool:
@@ -218,15 +233,15 @@ def _record_shared(tenant: str, entry_ids: list[str] | None) -> None:
         logger.exception("Could not persist a deferred cache invalidation of %s", tenant)
 
 
-def _shared_pending() -> list[tuple[int, str, list[str] | None]]:
-    """Rows to replay; empty (and logged) when PostgreSQL cannot be read."""
+def _shared_pending() -> list[tuple[int, str, list[str] | None]] | None:
+    """Rows to replay; None (and logged) when PostgreSQL cannot be read."""
     from tenant_cache.models import DeferredCacheInvalidation
 
     try:
         return list(DeferredCacheInvalidation.objects.values_list("id", "tenant", "entry_ids"))
     except Exception:  # bookkeeping must never break a request
         logger.exception("Could not read deferred cache invalidations")
-        return []
+        return None
 
 
 def _forget_shared(ids: list[int]) -> None:

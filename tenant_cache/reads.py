@@ -10,8 +10,10 @@ Guarantees (each has a test in tests/cache/):
   is bounded (CACHE_LOCK_WAIT), after which a waiter computes for itself.
 - No Redis error escapes: the value is computed from PostgreSQL and reported BYPASS, and
   a circuit breaker skips Redis for a cool-down so a dead Redis costs nothing per call.
-- Before the first cached value after an outage, deferred invalidations are replayed
-  (tenant_cache.invalidation.recover).
+- Before the first cached value after an outage, and before the first cached value a
+  process serves at all, deferred invalidations are replayed (tenant_cache.invalidation:
+  recover, replay_deferred), so one that a process could not run before it died is not
+  lost.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from redis.exceptions import RedisError
 
 from tenant_cache import codec, signals
 from tenant_cache.backend import Backend, backend
-from tenant_cache.invalidation import recover
+from tenant_cache.invalidation import recover, replay_deferred
 from tenant_cache.keys import current_tenant, meta_key, tenant_prefix, value_key
 from tenant_cache.registry import CacheEntry
 
@@ -78,7 +80,11 @@ def get_or_set(
     key = value_key(tenant, entry.id, params)
     be = backend()
     mode = be.breaker.allow()
-    if mode is None or (mode == "probe" and not recover(be)):
+    if mode == "probe":
+        usable = recover(be)
+    else:  # after the process's first call, one boolean: the warm hit path runs no SQL
+        usable = mode is not None and (be.deferred_replayed or replay_deferred(be))
+    if not usable:
         _count(entry.id, BYPASS)
         return _bypass(key, tenant, fetcher)
 

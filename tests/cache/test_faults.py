@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import redis
@@ -14,6 +16,7 @@ from django.db import connection
 from tenant_cache import BYPASS, HIT, MISS, get_or_set, invalidate_entries
 from tenant_cache.backend import backend
 from tenant_cache.invalidation import pending_invalidations
+from tests.support.live import test_database_url
 
 
 def _wait_until(predicate, seconds=5.0):
@@ -167,3 +170,83 @@ def test_another_processs_deferred_invalidation_is_replayed_before_a_hit(
     after = _read_until_cached(entry, lambda: {"v": "new"})
     assert (after.status, after.value) == (MISS, {"v": "new"})
     assert not DeferredCacheInvalidation.objects.exists()
+
+
+def _run_in_another_process(code: str, redis_url: str) -> str:
+    """Run `code` in a new Django process on the test database and this Redis; its stdout."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "firelater.settings",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": redis_url,
+    }
+    setup = "import django\ndjango.setup()\n"
+    done = subprocess.run(
+        [sys.executable, "-c", setup + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _forget_committed_deferrals() -> None:
+    """Delete what other processes committed to the shared table, on a connection of its
+    own (the test's transaction is rolled back, their rows would outlive it)."""
+    from tenant_cache.models import DeferredCacheInvalidation
+
+    def delete() -> None:
+        try:
+            DeferredCacheInvalidation.objects.all().delete()
+        finally:
+            connection.close()  # this thread's own connection
+
+    worker = threading.Thread(target=delete)
+    worker.start()
+    worker.join()
+
+
+def test_an_invalidation_a_dead_process_deferred_is_replayed_before_a_new_process_serves(
+    acme_context, entry, private_redis
+):
+    """Worker B fails to invalidate while Redis hangs (its row is committed) and exits
+    before Redis returns (a deploy, worker recycling, OOM). Worker C starts afterwards and
+    never saw a failure: its first read must not be the entry B could not drop."""
+    from tenant_cache.models import DeferredCacheInvalidation
+
+    assert get_or_set(entry, None, lambda: {"v": "before the write"}).status == MISS
+    try:
+        private_redis.hang()
+        try:
+            _run_in_another_process(  # worker B
+                f"""
+                from tenant_cache import invalidate_entries
+                invalidate_entries("acme", [{entry.id!r}])
+                """,
+                private_redis.url,
+            )
+        finally:
+            private_redis.resume()  # with the old entry still in memory
+        assert DeferredCacheInvalidation.objects.filter(tenant="acme").count() == 1
+
+        output = _run_in_another_process(  # worker C, started after the outage
+            """
+            from django.db import connection
+            from tenant_cache import CacheEntry, get_or_set
+            from tenant_cache.models import DeferredCacheInvalidation
+            from tenants.models import Tenant
+            connection.set_tenant(Tenant.objects.get(slug="acme"))
+            entry = CacheEntry("dashboard", "probe", frozenset({"issues"}))
+            first = get_or_set(entry, None, lambda: {"v": "after the write"})
+            left = DeferredCacheInvalidation.objects.filter(tenant="acme").count()
+            print(first.status, first.value["v"], left, sep="|")
+            """,
+            private_redis.url,
+        )
+
+        assert output.strip().split("|") == ["MISS", "after the write", "0"]
+    finally:
+        _forget_committed_deferrals()

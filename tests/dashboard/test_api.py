@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from dashboard.entries import DASHBOARD_URLS
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
+from tenant_cache import reset_backend
 
 ENDPOINTS = [url.removeprefix("/api/v1/dashboard/") for url in DASHBOARD_URLS]
 DATA_TABLES = ("issues_issue", "changes_change", "requests_app_request", "applications_")
@@ -98,8 +99,25 @@ def test_with_the_token_cache_off_a_warm_request_runs_only_the_token_query(
 
 def test_a_cold_overview_is_one_query(acme_api, in_acme, dashboard_url, django_assert_num_queries):
     acme_api.get("/api/v1/issues/")  # warm the host and token lookups
+    acme_api.get(dashboard_url("health/"))  # and the process's first cache call (below)
     with django_assert_num_queries(1):  # the overview itself
         assert acme_api.get(dashboard_url("overview/"))["X-Cache"] == "MISS"
+
+
+def test_a_process_reads_the_shared_deferred_invalidations_once_before_its_first_hit(
+    acme_api, in_acme, dashboard_url
+):
+    acme_api.get(dashboard_url("overview/"))  # cached by "another process"
+    reset_backend()  # this process starts now
+    acme_api.get("/api/v1/issues/")  # warm the host and token lookups
+    with CaptureQueriesContext(connection) as first:
+        assert acme_api.get(dashboard_url("overview/"))["X-Cache"] == "HIT"
+    with CaptureQueriesContext(connection) as second:
+        assert acme_api.get(dashboard_url("overview/"))["X-Cache"] == "HIT"
+    statements = [q["sql"] for q in first.captured_queries]
+    assert len(statements) == 1
+    assert "tenants_deferredcacheinvalidation" in statements[0]
+    assert second.captured_queries == []
 
 
 def test_another_tenant_reads_its_own_numbers(acme_api, globex_api, acme, globex, dashboard_url):
