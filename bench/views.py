@@ -72,7 +72,7 @@ class TrivialView(APIView):
 
 class NoCacheOverview(APIView):
     def get(self, request: Request) -> Response:
-        return Response(camelize(selectors.overview()))
+        return Response(camelize(selectors.overview().value))
 
 
 # Vary on Authorization: without it, cache_page (which runs before DRF authenticates)
@@ -81,7 +81,7 @@ class NoCacheOverview(APIView):
 @method_decorator(vary_on_headers("Authorization"), name="dispatch")
 class CachePageOverview(APIView):
     def get(self, request: Request) -> Response:
-        return Response(camelize(selectors.overview()))
+        return Response(camelize(selectors.overview().value))
 
 
 def orm_overview() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from changes.models import Change
 from dashboard import schema, selectors
 from issues.models import Issue
 from requests_app.models import Request
-from tenant_cache import CacheEntry, registry
+from tenant_cache import CacheEntry, Expiring, registry
 
 ISSUES, CHANGES, REQUESTS, HEALTH = "issues", "changes", "requests", "health"
 DATA_CATEGORIES = (ISSUES, CHANGES, REQUESTS, HEALTH)
@@ -68,10 +68,14 @@ class DashboardEntry:
 
 
 def _camelized(selector: Callable[..., Any]) -> Callable[..., Any]:
-    """The selector's value as the API sends it (camelCase keys): what the cache stores."""
+    """The selector's value as the API sends it (camelCase keys): what the cache stores;
+    an Expiring value stays Expiring (the cache keeps it until then at most)."""
 
     def fetch(**params: Any) -> Any:
-        return camelize(selector(**params))
+        value = selector(**params)
+        if isinstance(value, Expiring):
+            return Expiring(camelize(value.value), value.expires_at)
+        return camelize(value)
 
     return fetch
 

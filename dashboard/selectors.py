@@ -3,6 +3,10 @@
 Table names are unqualified on purpose: django-tenants' search_path puts the current
 tenant's schema first, so the same SQL reads each tenant's own tables.
 All functions return plain JSON-ready data with snake_case keys (the API camelizes).
+A figure that changes with the clock (overdue, resolved today, this week, the next 7 days)
+comes as `Expiring(value, until)`: the next instant it would change without a write (an SLA
+or due time passing, local midnight, a scheduled start), read by the same statement; the
+cache keeps the value no longer than that.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Window
 from django.utils import timezone
 
 from applications.models import HEALTHY_MIN_SCORE, WARNING_MIN_SCORE, HealthStatus
@@ -21,6 +24,7 @@ from changes.models import Change
 from firelater.models import Priority, format_number, number_sql
 from issues.models import Issue
 from requests_app.models import Request
+from tenant_cache import Expiring
 
 UPCOMING_DAYS = 7
 HEALTH_BUCKETS = [s.value for s in HealthStatus]
@@ -46,6 +50,12 @@ def _fetch_all(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def _status_list(values: Any) -> list[str]:
     return [str(v) for v in values]
+
+
+def _earliest(*moments: dt.datetime | None) -> dt.datetime | None:
+    """The first of these instants (None ones left out): when a value stops being right."""
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 # Latest score per application (DISTINCT ON walks health_app_calculated_idx), bucketed.
@@ -77,7 +87,10 @@ _OVERVIEW_SQL = (
                                   AND priority = 'critical') AS critical,
                count(*) FILTER (WHERE status = ANY(%(issue_open)s)
                                   AND sla_due_at < %(now)s) AS overdue,
-               count(*) FILTER (WHERE resolved_at >= %(today)s) AS resolved_today
+               count(*) FILTER (WHERE resolved_at >= %(today)s) AS resolved_today,
+               -- the next open issue to become overdue (overdue: sla_due_at < now)
+               min(sla_due_at) FILTER (WHERE status = ANY(%(issue_open)s)
+                                         AND sla_due_at >= %(now)s) AS next_sla_due
         FROM issues_issue
     ),
     change_counts AS (
@@ -94,7 +107,9 @@ _OVERVIEW_SQL = (
                count(*) FILTER (WHERE status = ANY(%(request_open)s)) AS open,
                count(*) FILTER (WHERE status = 'pending_approval') AS pending_approval,
                count(*) FILTER (WHERE status = ANY(%(request_open)s)
-                                  AND due_at < %(now)s) AS overdue
+                                  AND due_at < %(now)s) AS overdue,
+               min(due_at) FILTER (WHERE status = ANY(%(request_open)s)
+                                     AND due_at >= %(now)s) AS next_due
         FROM requests_app_request
     ),
     health_counts AS (
@@ -108,7 +123,8 @@ _OVERVIEW_SQL = (
     SELECT i.total, i.open, i.critical, i.overdue, i.resolved_today,
            c.total, c.pending_approval, c.scheduled_this_week, c.failed,
            r.total, r.open, r.pending_approval, r.overdue,
-           h.total, h.healthy, h.warning, h.critical, h.unknown
+           h.total, h.healthy, h.warning, h.critical, h.unknown,
+           i.next_sla_due, r.next_due
     FROM issue_counts i, change_counts c, request_counts r, health_counts h
 """
 )
@@ -122,6 +138,7 @@ def _time_params() -> dict[str, Any]:
     return {
         "now": now,
         "today": today,
+        "tomorrow": today + dt.timedelta(days=1),  # wall-clock day: DST-safe with zoneinfo
         "week_start": week_start,
         "week_end": week_start + dt.timedelta(days=7),
         "healthy_min": HEALTHY_MIN_SCORE,
@@ -132,9 +149,12 @@ def _time_params() -> dict[str, Any]:
     }
 
 
-def overview() -> dict[str, Any]:
-    """The five groups of headline counts, in one query."""
-    row = _fetch_one(_OVERVIEW_SQL, _time_params())
+def overview() -> Expiring:
+    """The five groups of headline counts, in one query. Right until the next open issue's
+    SLA or open request's due time passes, or local midnight (resolved today; the week of
+    scheduledThisWeek also starts at a midnight), whichever comes first."""
+    params = _time_params()
+    *row, next_sla_due, next_request_due = _fetch_one(_OVERVIEW_SQL, params)
     names = {
         "issues": ["total", "open", "critical", "overdue", "resolved_today"],
         "changes": ["total", "pending_approval", "scheduled_this_week", "failed"],
@@ -146,7 +166,7 @@ def overview() -> dict[str, Any]:
     for group, fields in names.items():
         result[group] = dict(zip(fields, row[position : position + len(fields)], strict=True))
         position += len(fields)
-    return result
+    return Expiring(result, _earliest(next_sla_due, next_request_due, params["tomorrow"]))
 
 
 _TRENDS_SQL = """
@@ -169,9 +189,9 @@ ORDER BY days.day
 """
 
 
-def issue_trends(*, days: int = 30) -> list[dict[str, Any]]:
+def issue_trends(*, days: int = 30) -> Expiring:
     """Issues created and resolved per day for the last `days` days (today included),
-    every day present, days in the configured time zone."""
+    every day present, days in the configured time zone; right until local midnight."""
     tz = _tz()
     last_day = timezone.now().astimezone(tz).date()
     first_day = last_day - dt.timedelta(days=days - 1)
@@ -180,7 +200,10 @@ def issue_trends(*, days: int = 30) -> list[dict[str, Any]]:
         _TRENDS_SQL,
         {"first_day": first_day, "last_day": last_day, "start": start, "tz": settings.TIME_ZONE},
     )
-    return [{"date": day.isoformat(), "created": c, "resolved": r} for day, c, r in rows]
+    midnight = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return Expiring(
+        [{"date": day.isoformat(), "created": c, "resolved": r} for day, c, r in rows], midnight
+    )
 
 
 _HEALTH_SQL = (
@@ -288,51 +311,80 @@ def requests_by_status() -> list[dict[str, Any]]:
     return _counts_by("requests_app_request", "status", Request.Status.values)
 
 
-def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> dict[str, Any]:
-    """Changes whose scheduled start falls in the next `days` days (not cancelled)."""
+# The window's changes (first `limit`), and the next change to enter it, in one statement:
+# the one-row LEFT JOIN keeps that answer when the window is empty.
+_UPCOMING_SQL = """
+WITH upcoming AS (
+    SELECT c.id, c.number, c.title, c.status, c.risk, c.type, c.scheduled_start,
+           c.scheduled_end, c.application_id, a.name AS application_name,
+           count(*) OVER () AS total
+    FROM changes_change c
+    LEFT JOIN applications_application a ON a.id = c.application_id
+    WHERE c.scheduled_start >= %(now)s AND c.scheduled_start < %(end)s
+      AND c.status <> %(cancelled)s
+    ORDER BY c.scheduled_start, c.id
+    LIMIT %(limit)s
+)
+SELECT u.id, u.number, u.title, u.status, u.risk, u.type, u.scheduled_start,
+       u.scheduled_end, u.application_id, u.application_name, u.total,
+       (SELECT min(scheduled_start) FROM changes_change
+         WHERE scheduled_start >= %(end)s AND status <> %(cancelled)s) AS next_entering
+FROM (SELECT 1) AS one
+LEFT JOIN upcoming u ON true
+ORDER BY u.scheduled_start, u.id
+"""
+
+
+def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
+    """Changes whose scheduled start falls in the next `days` days (not cancelled). Right
+    until the first of them starts (it leaves the window) or the next later one comes
+    within `days` (it enters)."""
     now = timezone.now()
-    queryset = (
-        Change.objects.filter(
-            scheduled_start__gte=now, scheduled_start__lt=now + dt.timedelta(days=days)
-        )
-        .exclude(status=Change.Status.CANCELLED)
-        .annotate(total=Window(Count("id")))
-        .order_by("scheduled_start", "id")
-        .values(
-            "total",
-            "id",
-            "number",
-            "title",
-            "status",
-            "risk",
-            "type",
-            "scheduled_start",
-            "scheduled_end",
-            "application_id",
-            "application__name",
-        )[:limit]
-    )
-    rows = list(queryset)
+    window = dt.timedelta(days=days)
+    params = {
+        "now": now,
+        "end": now + window,
+        "limit": limit,
+        "cancelled": Change.Status.CANCELLED.value,
+    }
+    rows = _fetch_all(_UPCOMING_SQL, params)
+    next_entering = rows[0][-1]
+    rows = [row for row in rows if row[0] is not None]  # the empty window's NULL row
     changes = [
         {
-            "id": row["id"],
-            "number": format_number(Change.NUMBER_PREFIX, row["number"]),
-            "title": row["title"],
-            "status": row["status"],
-            "risk": row["risk"],
-            "type": row["type"],
-            "scheduled_start": row["scheduled_start"],
-            "scheduled_end": row["scheduled_end"],
-            "application": (
-                {"id": row["application_id"], "name": row["application__name"]}
-                if row["application_id"]
-                else None
-            ),
+            "id": change_id,
+            "number": format_number(Change.NUMBER_PREFIX, number),
+            "title": title,
+            "status": status,
+            "risk": risk,
+            "type": change_type,
+            "scheduled_start": start,
+            "scheduled_end": end,
+            "application": {"id": app_id, "name": app_name} if app_id else None,
         }
-        for row in rows
+        for (
+            change_id,
+            number,
+            title,
+            status,
+            risk,
+            change_type,
+            start,
+            end,
+            app_id,
+            app_name,
+            _total,
+            _next,
+        ) in rows
     ]
-    total = rows[0]["total"] if rows else 0
-    return {"days": days, "total": total, "shown": len(changes), "changes": changes}
+    total = rows[0][10] if rows else 0
+    first_leaving = rows[0][6] if rows else None
+    valid_until = _earliest(
+        first_leaving, next_entering - window if next_entering is not None else None
+    )
+    return Expiring(
+        {"days": days, "total": total, "shown": len(changes), "changes": changes}, valid_until
+    )
 
 
 _MOBILE_SQL = (
@@ -350,16 +402,26 @@ _MOBILE_SQL = (
         (SELECT count(*) FROM changes_change
           WHERE scheduled_start >= %(now)s AND scheduled_start < %(upcoming_end)s
             AND status <> 'cancelled'),
-        (SELECT count(*) FROM app_health WHERE status = 'critical')
+        (SELECT count(*) FROM app_health WHERE status = 'critical'),
+        -- when a figure changes by the clock: an SLA passing, a change leaving or entering
+        -- the upcoming window
+        (SELECT min(sla_due_at) FROM issues_issue
+          WHERE status = ANY(%(issue_open)s) AND sla_due_at >= %(now)s),
+        (SELECT min(scheduled_start) FROM changes_change
+          WHERE scheduled_start >= %(now)s AND status <> 'cancelled'),
+        (SELECT min(scheduled_start) FROM changes_change
+          WHERE scheduled_start >= %(upcoming_end)s AND status <> 'cancelled')
 """
 )
 
 
-def mobile_summary() -> dict[str, Any]:
-    """A compact summary for the phone app: what needs attention now."""
+def mobile_summary() -> Expiring:
+    """A compact summary for the phone app: what needs attention now. Right until the next
+    open issue's SLA passes or a change leaves or enters the upcoming window."""
     params = _time_params()
-    params["upcoming_end"] = params["now"] + dt.timedelta(days=UPCOMING_DAYS)
-    row = _fetch_one(_MOBILE_SQL, params)
+    window = dt.timedelta(days=UPCOMING_DAYS)
+    params["upcoming_end"] = params["now"] + window
+    *row, next_sla_due, next_start, next_entering = _fetch_one(_MOBILE_SQL, params)
     names = [
         "open_issues",
         "critical_issues",
@@ -374,4 +436,5 @@ def mobile_summary() -> dict[str, Any]:
         summary["critical_issues"] + summary["overdue_issues"] + summary["critical_applications"]
     )
     summary["generated_at"] = params["now"]
-    return summary
+    entering = next_entering - window if next_entering is not None else None
+    return Expiring(summary, _earliest(next_sla_due, next_start, entering))

@@ -10,13 +10,16 @@ This module is the whole public API; nothing outside the app imports its submodu
     result = get_or_set(OVERVIEW, {}, selectors.overview)   # or read(OVERVIEW) with fetch=
     result.body      # JSON bytes, the response body as stored
     result.status    # "HIT" | "MISS" | "BYPASS"  (the X-Cache header)
+
+A fetcher whose value changes with the clock returns `Expiring(value, expires_at)`: the
+value is cached until `expires_at` at most (the next deadline, midnight...).
 """
 
 from tenant_cache import signals
 from tenant_cache.backend import reset_backend
 from tenant_cache.invalidation import invalidate_data, invalidate_entries, invalidate_tenant
 from tenant_cache.keys import CacheContextError, current_tenant, value_key
-from tenant_cache.reads import BYPASS, HIT, MISS, CacheResult, get_or_set, read
+from tenant_cache.reads import BYPASS, HIT, MISS, CacheResult, Expiring, get_or_set, read
 from tenant_cache.receivers import watch
 from tenant_cache.registry import CacheEntry, registry
 from tenant_cache.stats import status, tenant_stats
@@ -28,6 +31,7 @@ __all__ = [
     "CacheContextError",
     "CacheEntry",
     "CacheResult",
+    "Expiring",
     "current_tenant",
     "get_or_set",
     "invalidate_data",

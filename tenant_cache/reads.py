@@ -10,6 +10,10 @@ Guarantees (each has a test in tests/cache/):
   is bounded (CACHE_LOCK_WAIT), after which a waiter computes for itself.
 - No Redis error escapes: the value is computed from PostgreSQL and reported BYPASS, and
   a circuit breaker skips Redis for a cool-down so a dead Redis costs nothing per call.
+- A value that is right only until some instant (a fetcher returns `Expiring`) is stored
+  until that instant at most, whatever the entry's TTL: an SLA that passes or a day that
+  ends is never hidden by a cached figure (for at most MIN_TTL_MS when the instant is
+  nearer than that).
 - Before the first cached value after an outage, and before the first cached value a
   process serves at all, deferred invalidations are replayed (tenant_cache.invalidation:
   recover, replay_deferred), so one that a process could not run before it died is not
@@ -20,14 +24,17 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.utils import timezone
 from redis.exceptions import RedisError
 
 from tenant_cache import codec, signals
@@ -41,6 +48,19 @@ logger = logging.getLogger("tenant_cache")
 HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
 _PROCESS_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"  # lock owner ids: unique and cheap
 _token_counter = itertools.count()
+# The shortest life of a stored value: a boundary nearer than this costs at most one
+# recomputation per MIN_TTL_MS instead of one per read.
+MIN_TTL_MS = 1000
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """What a fetcher returns when its value is right only until `expires_at` (the next SLA
+    deadline, midnight, a scheduled start...): the value is cached until then at most. Only
+    `value` is stored and returned; `expires_at` None means the entry's TTL alone."""
+
+    value: Any
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -159,16 +179,21 @@ def _compute_and_store(
     lock_key = miss_keys[3]
     started = time.perf_counter()
     try:
-        body = codec.to_json(fetcher())
+        body, expires_at = _fetch(fetcher)
     except BaseException:
         _release(be, lock_key, token)
         raise
-    ttl = entry.ttl
-    ttl = max(1, int(ttl * (1 - be.config.ttl_jitter * random.random())))
+    ttl = max(1, int(entry.ttl * (1 - be.config.ttl_jitter * random.random())))
     try:
         be.script("SET_IF_CURRENT")(
             keys=[key, miss_keys[2], meta_key(tenant, "idx", entry.id), lock_key],
-            args=[codec.pack(body, be.config.compress_min), ttl, generation, token, ttl * 2 + 60],
+            args=[
+                codec.pack(body, be.config.compress_min),
+                _ttl_ms(ttl, expires_at),
+                generation,
+                token,
+                ttl * 2 + 60,
+            ],
             client=be.client,
         )
     except RedisError as error:
@@ -184,6 +209,24 @@ def _compute_and_store(
     return CacheResult(body, MISS, key)
 
 
+def _fetch(fetcher: Callable[[], Any]) -> tuple[bytes, datetime | None]:
+    """The fetched value as JSON, and the instant it stops being right (if it says)."""
+    fetched = fetcher()
+    if isinstance(fetched, Expiring):
+        return codec.to_json(fetched.value), fetched.expires_at
+    return codec.to_json(fetched), None
+
+
+def _ttl_ms(ttl: int, expires_at: datetime | None) -> int:
+    """Milliseconds to keep a value: its (jittered) TTL, cut at the instant it expires
+    (rounded up, so a read after the key is gone computes past that instant)."""
+    ttl_ms = ttl * 1000
+    if expires_at is None:
+        return ttl_ms
+    until_ms = math.ceil((expires_at - timezone.now()).total_seconds() * 1000) + 1
+    return max(MIN_TTL_MS, min(ttl_ms, until_ms))
+
+
 def _release(be: Backend, lock_key: str, token: str) -> None:
     try:
         be.script("RELEASE")(keys=[lock_key], args=[token], client=be.client)
@@ -193,4 +236,4 @@ def _release(be: Backend, lock_key: str, token: str) -> None:
 
 def _bypass(key: str, tenant: str, fetcher: Callable[[], Any]) -> CacheResult:
     logger.debug("Cache bypass %s", key, extra={"key": key, "tenant": tenant})
-    return CacheResult(codec.to_json(fetcher()), BYPASS, key)
+    return CacheResult(_fetch(fetcher)[0], BYPASS, key)

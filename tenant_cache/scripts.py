@@ -29,11 +29,11 @@ return {0, gen, locked}
 # Store only if no invalidation happened since the reader read the generation; release
 # the lock if we hold it.
 # KEYS: value, gen, idx, lock
-# ARGV: payload, ttl s, expected gen, lock token, index ttl s
+# ARGV: payload, ttl ms, expected gen, lock token, index ttl s
 SET_IF_CURRENT = """
 local stored = 0
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   redis.call('SADD', KEYS[3], KEYS[1])
   redis.call('EXPIRE', KEYS[3], ARGV[5])
   stored = 1

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_redis import get_redis_connection
 
 from tenant_cache import (
@@ -16,6 +17,7 @@ from tenant_cache import (
     HIT,
     MISS,
     CacheEntry,
+    Expiring,
     get_or_set,
     invalidate_data,
     invalidate_entries,
@@ -232,4 +234,36 @@ def test_a_closed_port_means_bypass_with_correct_data(acme_context, entry, setti
 
     point_cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
     result = get_or_set(entry, None, lambda: {"fresh": True})
+    assert (result.status, result.value) == (BYPASS, {"fresh": True})
+
+
+def test_an_expiring_value_is_stored_alone_until_its_instant_at_most(acme_context, entry):
+    client = get_redis_connection("default")
+    soon = timezone.now() + dt.timedelta(seconds=5)
+    miss = get_or_set(entry, None, lambda: Expiring({"n": 1}, soon))
+    hit = get_or_set(entry, None, lambda: Expiring({"n": 2}, soon))
+    assert (miss.status, hit.status) == (MISS, HIT)
+    assert miss.body == hit.body == b'{"n":1}'  # the value only, as without Expiring
+    cache_key = "cache:{acme}:dashboard:probe"
+    kept_until = timezone.now() + dt.timedelta(milliseconds=client.pttl(cache_key))
+    # kept until `soon`, give or take the time Redis took to run the SET (< a socket timeout)
+    assert soon - dt.timedelta(seconds=1) < kept_until <= soon + dt.timedelta(milliseconds=250)
+
+
+def test_an_expiring_value_lives_at_least_a_second_and_at_most_its_ttl(acme_context, entry):
+    client = get_redis_connection("default")
+    get_or_set(entry, {"at": "now"}, lambda: Expiring(1, timezone.now()))
+    get_or_set(entry, {"at": "later"}, lambda: Expiring(1, timezone.now() + dt.timedelta(days=9)))
+    get_or_set(entry, {"at": "never"}, lambda: Expiring(1, None))
+    assert 900 <= client.pttl("cache:{acme}:dashboard:probe:at=now") <= 1000  # MIN_TTL_MS
+    assert 270_000 <= client.pttl("cache:{acme}:dashboard:probe:at=later") <= 300_000
+    assert 270_000 <= client.pttl("cache:{acme}:dashboard:probe:at=never") <= 300_000
+
+
+def test_a_bypass_returns_the_value_of_an_expiring_fetch(acme_context, entry, settings):
+    from tests.support.fixtures import point_cache_at
+    from tests.support.processes import free_port
+
+    point_cache_at(settings, f"redis://127.0.0.1:{free_port()}/0")
+    result = get_or_set(entry, None, lambda: Expiring({"fresh": True}, timezone.now()))
     assert (result.status, result.value) == (BYPASS, {"fresh": True})

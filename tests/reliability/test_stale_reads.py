@@ -22,6 +22,7 @@ from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
 from requests_app.models import Request
+from tenant_cache import Expiring
 from tenant_cache.keys import value_key
 from tests.support.live import LiveTenant
 from tests.support.live import serve_project as gunicorn
@@ -44,7 +45,9 @@ def _stable(body: Any) -> Any:
 def fresh(entry) -> Any:  # type: ignore[no-untyped-def]
     """What the entry is right now, straight from PostgreSQL (this thread's connection)."""
     params = dict(entry.default_params)
-    return _stable(orjson.loads(orjson.dumps(camelize(entry.fetch(**params)))))
+    value = entry.fetch(**params)
+    value = value.value if isinstance(value, Expiring) else value  # the stored part
+    return _stable(orjson.loads(orjson.dumps(camelize(value))))
 
 
 class Client:
