@@ -179,6 +179,9 @@ CACHE_TTL = {
 }
 # The jitter, compression threshold, lock TTL and wait keep tenant_cache's defaults.
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=3.0)
+# A deleted tenant's key space stays closed while other processes may still route its host
+# to it (their host lookup cache).
+CACHE_PURGED_TENANT_TTL = max(60.0, 2 * TENANT_LOOKUP_TTL)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

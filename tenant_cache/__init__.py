@@ -11,13 +11,22 @@ This module is the whole public API; nothing outside the app imports its submodu
     result.body      # JSON bytes, the response body as stored
     result.status    # "HIT" | "MISS" | "BYPASS"  (the X-Cache header)
 
+Deleting a tenant (any way) purges its keys, `purge_tenant(schema)`, and a new tenant is
+refused while keys of a former one of its name remain (`key_space_refusal(schema)`).
+
 A fetcher whose value changes with the clock returns `Expiring(value, expires_at)`: the
 value is cached until `expires_at` at most (the next deadline, midnight...).
 """
 
 from tenant_cache import signals
 from tenant_cache.backend import reset_backend
-from tenant_cache.invalidation import invalidate_data, invalidate_entries, invalidate_tenant
+from tenant_cache.invalidation import (
+    invalidate_data,
+    invalidate_entries,
+    invalidate_tenant,
+    key_space_refusal,
+    purge_tenant,
+)
 from tenant_cache.keys import CacheContextError, current_tenant, value_key
 from tenant_cache.reads import BYPASS, HIT, MISS, CacheResult, Expiring, get_or_set, read
 from tenant_cache.receivers import watch
@@ -37,6 +46,8 @@ __all__ = [
     "invalidate_data",
     "invalidate_entries",
     "invalidate_tenant",
+    "key_space_refusal",
+    "purge_tenant",
     "read",
     "registry",
     "reset_backend",

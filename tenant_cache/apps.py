@@ -8,3 +8,6 @@ class TenantCacheConfig(AppConfig):
 
     def ready(self) -> None:
         from tenant_cache import checks  # noqa: F401  (registers the system checks)
+        from tenant_cache.receivers import connect_tenant_model
+
+        connect_tenant_model()

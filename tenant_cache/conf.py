@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_LOCK_WAIT": 6.0,
     # Seconds the circuit breaker skips Redis after a failure before one caller probes.
     "CACHE_BREAKER_COOLDOWN": 3.0,
+    # Seconds a deleted tenant's key space stays closed after its purge: processes that
+    # still route requests to it (a per-process host cache) cannot put keys back. At least
+    # as long as such a cache keeps a deleted tenant; creating a tenant of that name
+    # reopens it at once.
+    "CACHE_PURGED_TENANT_TTL": 60.0,
     # The django-redis cache alias whose client the cache uses.
     "CACHE_REDIS_ALIAS": "default",
 }

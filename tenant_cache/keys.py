@@ -7,6 +7,7 @@ Layout (the tenant in a Redis Cluster hash tag, so all its keys share one slot):
     cache:{acme}:_meta:idx:dashboard:overview       set of the entry's live value keys
     cache:{acme}:_meta:lock:<value key tail>        stampede lock
     cache:{acme}:_meta:entries / stats              per-tenant bookkeeping
+    cache:{acme}:_meta:purged                       a deleted tenant's key space is closed
 """
 
 from __future__ import annotations

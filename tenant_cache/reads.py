@@ -140,6 +140,7 @@ def _on_miss(
         meta_key(tenant, "gen", entry.id),
         meta_key(tenant, "lock", tail),
         meta_key(tenant, "entries"),
+        meta_key(tenant, "purged"),
     ]
     deadline = time.monotonic() + be.config.lock_wait
     delay = 0.002
@@ -153,6 +154,8 @@ def _on_miss(
             )
         except RedisError as error:
             be.breaker.record_failure(error)
+            return _bypass(key, tenant, fetcher)
+        if reply[0] == 2:  # a deleted tenant (a request routed by a stale host cache)
             return _bypass(key, tenant, fetcher)
         if reply[0] == 1:  # another worker stored it while we waited
             logger.debug("Cache hit %s (after waiting)", key, extra={"key": key, "tenant": tenant})
@@ -186,7 +189,7 @@ def _compute_and_store(
     ttl = max(1, int(entry.ttl * (1 - be.config.ttl_jitter * random.random())))
     try:
         be.script("SET_IF_CURRENT")(
-            keys=[key, miss_keys[2], meta_key(tenant, "idx", entry.id), lock_key],
+            keys=[key, miss_keys[2], meta_key(tenant, "idx", entry.id), lock_key, miss_keys[5]],
             args=[
                 codec.pack(body, be.config.compress_min),
                 _ttl_ms(ttl, expires_at),

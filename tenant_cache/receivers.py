@@ -11,20 +11,26 @@ What a model offers decides how precise that is:
 - A default manager whose queryset has a `bulk_write_signal` (a Signal sent with
   `sender=model, fields=attnames | None` after update/bulk_create/bulk_update/delete)
   makes bulk writes invalidate too; tenant_cache.checks refuses a watched model without.
+
+The tenant model (django-tenants' TENANT_MODEL) is watched too: deleting a tenant purges
+its keys on commit, and a new tenant is refused while keys of a former tenant of its name
+remain (connect_tenant_model, called by the app's ready()).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import Signal
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
-from tenant_cache.invalidation import invalidate_entries
+from tenant_cache.invalidation import invalidate_entries, key_space_refusal, purge_tenant
 from tenant_cache.registry import registry
 
 # Which data category each watched model's writes belong to.
@@ -111,3 +117,34 @@ def schedule_invalidation(data_category: str, changed_fields: Iterable[str] | No
             if pending == callback and pending_savepoints == savepoints and not pending.ran:
                 return  # a bulk delete fires one signal per row: schedule once
     transaction.on_commit(callback, robust=True)
+
+
+# --- Tenants themselves --------------------------------------------------------------------
+
+
+def connect_tenant_model() -> None:
+    """Purge a deleted tenant's keys (any delete: instance, queryset, admin bulk action), and
+    refuse to create a tenant whose name still has keys of a former one."""
+    model = get_tenant_model()
+    post_delete.connect(_purge_deleted_tenant, sender=model, dispatch_uid="tenant-cache-purge")
+    pre_save.connect(_refuse_a_used_key_space, sender=model, dispatch_uid="tenant-cache-claim")
+
+
+def _schema_of(tenant: Any) -> str | None:
+    schema = getattr(tenant, "schema_name", None)
+    return schema if schema and schema != get_public_schema_name() else None
+
+
+def _purge_deleted_tenant(*, instance: Any, **kwargs: Any) -> None:
+    schema = _schema_of(instance)
+    if schema is not None:  # once the delete is committed; a rollback keeps the tenant
+        transaction.on_commit(partial(purge_tenant, schema), robust=True)
+
+
+def _refuse_a_used_key_space(*, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    schema = _schema_of(instance)
+    if raw or schema is None or not instance._state.adding:
+        return
+    refusal = key_space_refusal(schema)
+    if refusal is not None:
+        raise ValidationError(refusal, code="cache_keys_left")

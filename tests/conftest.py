@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
+from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -42,6 +43,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         # pytest-django creates the test database only when a collected test needs one;
         # otherwise the settings still name the real database, which must stay untouched.
         return
+    # The test database is new, the tests' Redis database is not: keys of a former "acme"
+    # would make creating acme refuse (a new tenant never inherits a former one's keys).
+    get_redis_connection("default").flushdb()
     with django_db_blocker.unblock():
         public_tenant_ensure()
         for slug, name in (("acme", "Acme"), ("globex", "Globex")):

@@ -29,7 +29,17 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 import tenant_cache
-from tenant_cache import BYPASS, HIT, MISS, CacheEntry, get_or_set, registry, reset_backend
+from tenant_cache import (
+    BYPASS,
+    HIT,
+    MISS,
+    CacheEntry,
+    get_or_set,
+    key_space_refusal,
+    purge_tenant,
+    registry,
+    reset_backend,
+)
 from tenant_cache.cluster import ClusterClient, TenantCacheRedisCluster, node_urls
 from tenant_cache.stats import redis_stats, tenant_stats
 from tests.support.redis_server import PrivateRedis
@@ -323,6 +333,22 @@ def test_invalidating_a_whole_tenant_leaves_the_other_alone(acme, globex, dashbo
 
     assert [read(acme, entry, 2) for entry in (issues, changes)] == [MISS, MISS]
     assert [read(globex, entry, 2) for entry in (issues, changes)] == [HIT, HIT]
+
+
+def test_purging_a_deleted_tenant_deletes_its_keys_and_leaves_the_other_alone(
+    on_cluster, acme, globex, entry
+):
+    for tenant in (acme, globex):
+        read(tenant, entry, 1)
+        read(tenant, entry, 1, {"days": 7})
+
+    assert purge_tenant("acme") > 0
+
+    left = {key.decode() for key in on_cluster.scan_iter("cache:{acme}:*")}  # every node
+    assert left == {"cache:{acme}:_meta:purged"}
+    assert key_space_refusal("acme") is None  # reopened for a new tenant
+    assert read(globex, entry, 2) == HIT
+    assert read(globex, entry, 2, {"days": 7}) == HIT
 
 
 @pytest.mark.usefixtures("on_cluster")
