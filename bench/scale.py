@@ -265,10 +265,19 @@ def prepare_small_tenants(ctx: Context, count: int) -> dict[str, Any]:
     started = time.perf_counter()
     if missing:
         say(f"creating {len(missing)} small tenants (schema copies of {TEMPLATE}; reused later)")
+        # Deleting a tenant archives its schema (tenants.schemas): delete the outdated rows
+        # before copying, then drop those archives (bench copies, not customer data).
+        Tenant.objects.filter(slug__in=missing).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname ~ '^small[0-9]+_del_[0-9]+$'"
+            )
+            for (archived,) in cursor.fetchall():
+                cursor.execute(f'DROP SCHEMA "{archived}" CASCADE')
         batches = [missing[first : first + 25] for first in range(0, len(missing), 25)]
         with ThreadPoolExecutor(2) as pool:  # two connections: catalog work is CPU-bound
             list(pool.map(_copy_batch, batches))
-        Tenant.objects.filter(slug__in=missing).delete()
+        # bulk_create: these rows take over the copies just made (Tenant.save would refuse).
         tenants = Tenant.objects.bulk_create(
             Tenant(slug=s, schema_name=s, name=f"Small {s}") for s in missing
         )

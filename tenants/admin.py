@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
 from firelater.admin import UserAdmin
 from tenants.models import Domain, Tenant, normalize_domain
+from tenants.schemas import reuse_refusal
 from tenants.services import tenant_admin_ensure
 
 
@@ -58,6 +60,10 @@ class TenantForm(forms.ModelForm):
         data = super().clean() or {}
         if bool(data.get("admin_username")) != bool(data.get("admin_password")):
             raise forms.ValidationError("Give both a staff username and a password, or neither.")
+        if self.instance._state.adding and data.get("slug"):
+            refusal = reuse_refusal(data["slug"])  # also enforced by Tenant.save
+            if refusal is not None:
+                self.add_error("slug", refusal)
         return data
 
 
@@ -98,6 +104,19 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
         return (
             super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
         )
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as refused:  # by save(): e.g. a former tenant's cache keys
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
         # The slug is the schema name: fixed once the schema exists.

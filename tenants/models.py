@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.encoding import punycode
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.schemas import reuse_refusal
+
 # A slug becomes the PostgreSQL schema name and part of every cache key, so it is kept to
 # a small alphabet: lowercase letters, digits and underscore, starting with a letter.
 SLUG_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
@@ -65,13 +67,24 @@ class Tenant(TenantMixin):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     auto_create_schema = True
-    auto_drop_schema = False  # deleting a tenant row never silently destroys its data
+    # Deleting a tenant row never destroys its data: its schema is archived under another
+    # name (tenants.schemas, tenants.signals), so nothing is left under the old one.
+    auto_drop_schema = False
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # django-tenants silently adopts an existing schema: a new tenant would inherit a
+        # deleted one's users, passwords and tokens. Refuse, whoever creates it.
+        if self._state.adding and not self.is_public:
+            refusal = reuse_refusal(self.schema_name)
+            if refusal is not None:
+                raise ValidationError(refusal, code="schema_taken")
+        super().save(*args, **kwargs)
 
     @property
     def is_public(self) -> bool:
