@@ -82,8 +82,10 @@ class Client:
 
     def platform_probe(self, host: str) -> None:
         """What a load balancer's health probe does: GET / on the platform host, anonymous."""
-        response = self.session.get(f"{self.base}/", headers={"Host": host}, timeout=10)
-        if response.status_code != 404:
+        response = self.session.get(
+            f"{self.base}/", headers={"Host": host}, timeout=10, allow_redirects=False
+        )
+        if (response.status_code, response.headers.get("Location")) != (302, "/admin/"):
             self.problems.append(f"{host}: {response.status_code} {response.text[:80]}")
 
     def interleave(self, hosts: list[str]) -> None:
