@@ -54,48 +54,37 @@ def invalidate_entries(tenant: str, entries: Iterable[CacheEntry | str]) -> int:
     """
     tenant = check_tenant(tenant)
     entry_ids = sorted({e if isinstance(e, str) else e.id for e in entries})
-    if not entry_ids:
-        return 0
+    return _invalidate(tenant, entry_ids) if entry_ids else 0
+
+
+def invalidate_tenant(tenant: str) -> int:
+    """Drop every cached entry of one tenant (the same guarantees as invalidate_entries)."""
+    return _invalidate(check_tenant(tenant), None)
+
+
+def _invalidate(tenant: str, entry_ids: list[str] | None) -> int:
+    """Run one invalidation (entry_ids None: the whole tenant), or remember it for replay."""
     be = backend()
     if not _redis_usable(be):
         _remember(tenant, entry_ids)
         return 0
     try:
-        dropped = _run_invalidate(be, tenant, entry_ids)
+        if entry_ids is None:
+            dropped = _run_invalidate_tenant(be, tenant)
+        else:
+            dropped = _run_invalidate(be, tenant, entry_ids)
     except RedisError as error:
         be.breaker.record_failure(error)
         _remember(tenant, entry_ids)
         return 0
     signals.cache_invalidated.send(sender=None, tenant=tenant, entry_ids=entry_ids)
+    shown = "all entries" if entry_ids is None else ", ".join(entry_ids)
     logger.info(
         "Cache invalidated %s: %s (%d keys)",
         tenant,
-        ", ".join(entry_ids),
+        shown,
         dropped,
-        extra={"tenant": tenant, "entries": entry_ids, "dropped": dropped},
-    )
-    return dropped
-
-
-def invalidate_tenant(tenant: str) -> int:
-    """Drop every cached entry of one tenant."""
-    tenant = check_tenant(tenant)
-    be = backend()
-    if not _redis_usable(be):
-        _remember(tenant, None)
-        return 0
-    try:
-        dropped = _run_invalidate_tenant(be, tenant)
-    except RedisError as error:
-        be.breaker.record_failure(error)
-        _remember(tenant, None)
-        return 0
-    signals.cache_invalidated.send(sender=None, tenant=tenant, entry_ids=None)
-    logger.info(
-        "Cache invalidated %s: all entries (%d keys)",
-        tenant,
-        dropped,
-        extra={"tenant": tenant, "entries": "all", "dropped": dropped},
+        extra={"tenant": tenant, "entries": entry_ids or "all", "dropped": dropped},
     )
     return dropped
 

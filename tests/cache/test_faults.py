@@ -17,15 +17,7 @@ from tenant_cache import BYPASS, HIT, MISS, get_or_set, invalidate_entries
 from tenant_cache.backend import backend
 from tenant_cache.invalidation import pending_invalidations
 from tests.support.live import test_database_url
-
-
-def _wait_until(predicate, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from tests.support.processes import wait_until
 
 
 def _read_until_cached(entry, fetch, seconds=5.0):
@@ -105,52 +97,9 @@ def test_a_missed_invalidation_is_replayed_in_the_background_without_traffic(
         invalidate_entries("acme", [entry])
     finally:
         private_redis.resume()
-    assert _wait_until(lambda: pending_invalidations() == {}, 5)
+    assert wait_until(lambda: pending_invalidations() == {}, 5)
     direct = redis.Redis(port=private_redis.port)
     assert direct.get("cache:{acme}:dashboard:probe") is None
-
-
-def test_when_the_lock_holder_process_is_killed_another_reader_computes(
-    acme, entry, private_redis, settings
-):
-    """A real process takes the stampede lock, then dies by SIGKILL mid-computation."""
-    settings.CACHE_LOCK_TTL = 0.5
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import os, time, django
-            os.environ["DJANGO_SETTINGS_MODULE"] = "firelater.settings"
-            django.setup()
-            from django.conf import settings
-            from django.db import connection
-            from tenants.models import Tenant
-            settings.CACHES["default"]["LOCATION"] = "{private_redis.url}"
-            settings.CACHE_LOCK_TTL = 0.5
-            from tenant_cache import CacheEntry, get_or_set
-            connection.set_tenant(Tenant(schema_name="acme", slug="acme"))
-            def hang():
-                print("computing", flush=True)
-                time.sleep(60)
-            get_or_set(CacheEntry("dashboard", "probe", frozenset({{"issues"}})), None, hang)
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "computing"
-        lock = "cache:{acme}:_meta:lock:dashboard:probe"
-        assert redis.Redis(port=private_redis.port).exists(lock)  # it holds the lock now
-        holder.kill()
-        holder.wait()
-        connection.set_tenant(acme)
-        result = get_or_set(entry, None, lambda: {"from": "survivor"})
-    finally:
-        holder.kill()
-    assert (result.status, result.value) == (MISS, {"from": "survivor"})
 
 
 def test_another_processs_deferred_invalidation_is_replayed_before_a_hit(

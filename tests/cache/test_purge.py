@@ -3,8 +3,6 @@ run is kept until it has run; key_space_refusal guards a new tenant of that name
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db import connection
 from django_redis import get_redis_connection
@@ -22,15 +20,7 @@ from tenant_cache import (
 from tenant_cache.invalidation import pending_invalidations, pending_purges
 from tenant_cache.models import DeferredCacheInvalidation
 from tenants.models import Tenant
-
-
-def _wait_until(predicate, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return bool(predicate())
+from tests.support.processes import wait_until
 
 
 def keys_of(tenant: str, client=None) -> set[str]:  # type: ignore[no-untyped-def]
@@ -146,7 +136,7 @@ def test_a_purge_redis_could_not_run_is_recorded_and_replayed_before_any_hit(
         private_redis.resume()
 
     connection.set_tenant(globex)  # another tenant's hit, once the cool-down has passed
-    assert _wait_until(lambda: get_or_set(entry, None, lambda: "globex's").status == HIT)
+    assert wait_until(lambda: get_or_set(entry, None, lambda: "globex's").status == HIT)
 
     assert keys_of("gone", private_redis.client()) == {PURGED}
     assert pending_purges() == set()
@@ -214,7 +204,7 @@ def test_a_name_with_a_pending_purge_is_refused_while_redis_is_away_and_purged_a
     assert "not been purged yet" in refusal
 
     # Redis answers again (once the breaker's cool-down has passed): the purge runs now.
-    assert _wait_until(lambda: key_space_refusal("gone") is None)
+    assert wait_until(lambda: key_space_refusal("gone") is None)
 
     assert keys_of("gone", private_redis.client()) == set()
     assert pending_purges() == set()

@@ -31,7 +31,7 @@ def port_open(port: int, timeout: float = 0.2) -> bool:
         return sock.connect_ex((LOOPBACK, port)) == 0
 
 
-def wait_until(check: Callable[[], Any], seconds: float, step: float = 0.1) -> bool:
+def wait_until(check: Callable[[], Any], seconds: float = 5.0, step: float = 0.05) -> bool:
     """Poll `check` until it is truthy or `seconds` pass; the last answer."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
