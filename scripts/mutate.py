@@ -49,8 +49,10 @@ MUTANTS = [
     Mutant(
         "deferred_record_noop",
         "tenant_cache/invalidation.py",
-        "def _record_shared(tenant: str, entry_ids: list[str] | None) -> None:\n",
-        "def _record_shared(tenant: str, entry_ids: list[str] | None) -> None:\n    return\n",
+        "    from tenant_cache.models import DeferredCacheInvalidation\n\n"
+        "    try:\n        DeferredCacheInvalidation.objects.create(",
+        "    return\n    from tenant_cache.models import DeferredCacheInvalidation\n\n"
+        "    try:\n        DeferredCacheInvalidation.objects.create(",
         ("tests/cache/test_deferred.py",),
         "a failed invalidation reaches the shared table every process replays",
     ),
@@ -89,8 +91,8 @@ MUTANTS = [
     Mutant(
         "store_ignores_generation",
         "tenant_cache/scripts.py",
-        "if (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then",
-        "if true then",
+        "and (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then",
+        " then",
         ("tests/cache/test_generations.py", "tests/cache/test_races.py"),
         "a reader that fetched before a write cannot store its stale value",
     ),

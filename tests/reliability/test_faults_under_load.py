@@ -143,9 +143,10 @@ def _kill_server_connections(stop: threading.Event) -> None:
     ) as admin:
         while not stop.is_set():
             admin.execute(
+                # Only this run's servers: another checkout's suite may be running.
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s",
-                [LIVE_APP_NAME],
+                "WHERE application_name = %s AND datname = %s",
+                [LIVE_APP_NAME, db["NAME"]],
             )
             time.sleep(0.05)
 
