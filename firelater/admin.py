@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -14,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
 
 BulkSetStatus = Callable[..., int]
 
@@ -101,3 +103,39 @@ def status_actions(choices: Any, bulk_set_status: BulkSetStatus) -> list[Callabl
         action.allowed_permissions = ("change",)  # type: ignore[attr-defined]
         actions.append(action)
     return actions
+
+
+class LoginAttemptAdmin(AxesAccessAttemptAdmin):
+    """django-axes' failed-login list (this schema's: a tenant's, or the platform's), with
+    the lock each row holds under FireLater's LOGIN_* settings. Deleting rows (one, or the
+    "Delete selected" action) clears their failures and so lifts their locks at once."""
+
+    list_display = [
+        "attempt_time",
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "locked_until",
+        "path_info",
+        "user_agent",
+    ]
+    list_filter = ["attempt_time", "path_info"]
+    actions = ["delete_expired"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a record of what happened: view and delete only
+
+    @admin.display(description="Locked until")
+    def locked_until(self, obj: Any) -> str:
+        if obj.failures_since_start < settings.LOGIN_FAILURE_LIMIT:
+            return "-"
+        until = obj.attempt_time + dt.timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+        if until <= timezone.now():
+            return "expired"
+        return formats.localize(timezone.localtime(until))
+
+    @admin.action(description="Delete the expired attempts (of all rows, not just these)")
+    def delete_expired(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        threshold = timezone.now() - dt.timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+        count, _ = queryset.model.objects.filter(attempt_time__lte=threshold).delete()
+        self.message_user(request, f"Deleted {count} expired failed-login record(s).")

@@ -38,6 +38,7 @@ _COMMON_APPS = [
     "django.contrib.admin",
     "django.contrib.messages",
     "rest_framework.authtoken",
+    "axes",  # failed logins (AccessAttempt) are kept in each tenant's schema, the platform's in public
 ]
 SHARED_APPS = [
     "django_tenants",  # first: its `migrate` replaces Django's with migrate_schemas
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login that django-axes refused into the lockout answer (firelater.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -191,12 +194,45 @@ AUTH_PASSWORD_VALIDATORS = [
 # Seconds a process keeps a token -> user answer (0: query every request). A token or user
 # changed in this process is forgotten at once; other processes see it within the TTL.
 AUTH_TOKEN_CACHE_TTL = env.float("AUTH_TOKEN_CACHE_TTL", default=30.0)
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "firelater.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/login/"  # each tenant host's own login page (templates/registration)
 # Where a login without ?next= lands (/admin/login/, /api-auth/login/): "/" is the
 # dashboard on a tenant host and redirects to the platform admin on the public host.
 # Django's default, /accounts/profile/, exists on neither (a 404).
 LOGIN_REDIRECT_URL = "/"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Login lockout (django-axes) on every login path: /login/, /admin/login/, /api-auth/login/
+# and the token endpoint, on tenant hosts and the platform host. LOGIN_FAILURE_LIMIT failed
+# logins of one username from one client address, each less than LOGIN_LOCKOUT_SECONDS after
+# the previous, lock that combination for LOGIN_LOCKOUT_SECONDS after the last; a successful
+# login clears its count. The pages then answer 429 with when to try again, the API a JSON
+# 429 with Retry-After (firelater.lockout).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
+# What a lock is kept per: "+" combines, "," lists alternatives locked independently (e.g.
+# "username+ip_address,ip_address" also locks an address guessing many usernames).
+LOGIN_LOCKOUT_PARAMETERS = env.str("LOGIN_LOCKOUT_PARAMETERS", default="username+ip_address")
+AXES_LOCKOUT_PARAMETERS = [
+    group.strip().split("+") for group in LOGIN_LOCKOUT_PARAMETERS.split(",") if group.strip()
+]
+# Read at each login (firelater.lockout), so the LOGIN_* settings can change at run time.
+AXES_FAILURE_LIMIT = "firelater.lockout.failure_limit"
+AXES_COOLOFF_TIME = "firelater.lockout.cool_off"
+AXES_RESET_ON_SUCCESS = True
+# A lock ends LOGIN_LOCKOUT_SECONDS after the failure that set it: attempts while locked
+# are refused without being counted, so the page can say when to try again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "firelater.lockout.lockout_response"
+# The address is the one the throttle uses (NUM_PROXIES below): never a client-sent header.
+AXES_CLIENT_IP_CALLABLE = "firelater.lockout.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (an unbounded table)
+AXES_ENABLE_ADMIN = False  # firelater.admin.LoginAttemptAdmin, on the tenant and platform admins
+AXES_VERBOSE = False
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -320,6 +356,8 @@ LOGGING = {
         # Our request line replaces Django's own per-request warnings for 4xx/5xx.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # django-axes reports every login at INFO; its warnings (lockouts) stay.
+        "axes": {"level": "WARNING"},
     },
 }
 

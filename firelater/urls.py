@@ -1,5 +1,6 @@
 """URLs of a tenant host (<slug>.localhost): admin, API, dashboard."""
 
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -15,7 +16,7 @@ from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
 from dashboard.pages import dashboard_page
 from dashboard.views import DashboardViewSet
-from firelater.admin import UserAdmin
+from firelater.admin import LoginAttemptAdmin, UserAdmin
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
@@ -34,6 +35,7 @@ admin.site.site_title = "FireLater"
 admin.site.index_template = "admin/firelater_index.html"  # adds the Cache page
 admin.site.unregister(get_user_model())  # django.contrib.auth's, for ours (date-time inputs)
 admin.site.register(get_user_model(), UserAdmin)
+admin.site.register(AccessAttempt, LoginAttemptAdmin)  # this tenant's failed logins and locks
 
 urlpatterns = [
     path("", dashboard_page, name="dashboard"),

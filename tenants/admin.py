@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
@@ -18,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver
 from django_tenants.admin import TenantAdminMixin
 
-from firelater.admin import UserAdmin
+from firelater.admin import LoginAttemptAdmin, UserAdmin
 from tenants.models import Domain, Tenant, normalize_domain
 from tenants.schemas import reuse_refusal
 from tenants.services import tenant_admin_ensure
@@ -161,3 +162,4 @@ class DomainAdmin(admin.ModelAdmin):
 
 platform_admin_site.register(User, UserAdmin)
 platform_admin_site.register(Group, GroupAdmin)
+platform_admin_site.register(AccessAttempt, LoginAttemptAdmin)  # the platform's failed logins
