@@ -12,15 +12,20 @@ from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from rest_framework.authentication import TokenAuthentication
 
+from firelater import revocation
+
 
 class CachedTokenAuthentication(TokenAuthentication):
     """DRF's token authentication with the token -> user lookup kept in this process.
 
     The lookup is one SQL query per request, more than half of a warm dashboard hit's time
     (make bench). Answers are kept per (tenant schema, token) for AUTH_TOKEN_CACHE_TTL
-    seconds; saving or deleting a token or a user in this process forgets them at once
-    (connect_token_cache_signals), other processes within the TTL. Only valid, active
-    users are kept, and each request gets its own copy of the user object.
+    seconds, and only while the tenant's revocation epoch is the one they were read under:
+    any change to the tenant's users or tokens, in any process and by any path (saves,
+    QuerySet.update, raw SQL), moves the epoch within milliseconds (firelater.revocation).
+    The TTL bounds what is kept while the revocation listener is down; saving or deleting
+    a token or user in this process forgets everything at once in any case. Only valid,
+    active users are kept, and each request gets its own copy of the user object.
     AUTH_TOKEN_CACHE_TTL = 0 turns the cache off.
     """
 
@@ -28,20 +33,22 @@ class CachedTokenAuthentication(TokenAuthentication):
         ttl = float(getattr(settings, "AUTH_TOKEN_CACHE_TTL", 30.0))
         if ttl <= 0:
             return super().authenticate_credentials(key)
-        cache_key = (connection.schema_name, key)
+        schema = connection.schema_name
+        epoch = revocation.stamp(revocation.auth_key(schema))  # before the query, not after
+        cache_key = (schema, key)
         now = time.monotonic()
         cached = _token_cache.get(cache_key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > now and cached[3] == epoch:
             return copy.copy(cached[1]), cached[2]
         user, token = super().authenticate_credentials(key)  # raises for bad/inactive
         with _token_lock:
             if len(_token_cache) > 50_000:  # bounded: many distinct tokens must not grow it
                 _token_cache.clear()
-            _token_cache[cache_key] = (now + ttl, user, token)
+            _token_cache[cache_key] = (now + ttl, user, token, epoch)
         return copy.copy(user), token
 
 
-_token_cache: dict[tuple[str, str], tuple[float, Any, Any]] = {}
+_token_cache: dict[tuple[str, str], tuple[float, Any, Any, tuple[int, int]]] = {}
 _token_lock = threading.Lock()
 
 
@@ -49,6 +56,16 @@ def forget_cached_tokens(**kwargs: Any) -> None:
     """A token or user changed: drop every cached answer of this process."""
     with _token_lock:
         _token_cache.clear()
+
+
+def revoke_tokens_on_password_change(*, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A password set with set_password() (forms, admin, changepassword, code) ends the
+    user's tokens, as Django ends their other sessions: a leaked password must not leave a
+    token made with it working. (A rehash on login saves the same password: not this.)"""
+    from rest_framework.authtoken.models import Token
+
+    if not created and getattr(instance, "_password", None) is not None:
+        Token.objects.filter(user=instance).delete()
 
 
 def connect_token_cache_signals() -> None:
@@ -62,3 +79,8 @@ def connect_token_cache_signals() -> None:
                 sender=model,
                 dispatch_uid=f"forget-tokens-{signal is post_save}-{model._meta.label_lower}",
             )
+    post_save.connect(
+        revoke_tokens_on_password_change,
+        sender=get_user_model(),
+        dispatch_uid="revoke-tokens-on-password-change",
+    )

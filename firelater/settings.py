@@ -38,7 +38,8 @@ _COMMON_APPS = [
     "django.contrib.admin",
     "django.contrib.messages",
     "rest_framework.authtoken",
-    "axes",  # failed logins (AccessAttempt) are kept in each tenant's schema, the platform's in public
+    "axes",  # failed logins (AccessAttempt), kept in each tenant's schema and the platform's
+    "firelater",  # its migrations: the revocation triggers on each schema's users and tokens
 ]
 SHARED_APPS = [
     "django_tenants",  # first: its `migrate` replaces Django's with migrate_schemas
@@ -233,6 +234,11 @@ AXES_CLIENT_IP_CALLABLE = "firelater.lockout.client_address"
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (an unbounded table)
 AXES_ENABLE_ADMIN = False  # firelater.admin.LoginAttemptAdmin, on the tenant and platform admins
 AXES_VERBOSE = False
+
+# Immediate revocation (firelater.revocation): each process listens on PostgreSQL for the
+# triggers on users, tokens and tenants, and forgets what it cached of that tenant at once.
+# Off: other processes see a revocation within AUTH_TOKEN_CACHE_TTL / TENANT_LOOKUP_TTL.
+AUTH_REVOCATION_LISTENER = env.bool("AUTH_REVOCATION_LISTENER", default=True)
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

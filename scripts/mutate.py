@@ -116,7 +116,7 @@ MUTANTS = [
     Mutant(
         "token_cache_key_without_tenant",
         "firelater/authentication.py",
-        "cache_key = (connection.schema_name, key)",
+        "cache_key = (schema, key)",
         'cache_key = ("", key)',
         ("tests/test_auth.py",),
         "a token of one tenant never authenticates on another",

@@ -13,9 +13,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
+from firelater import revocation
 from tenants.models import Domain, Tenant
 
-_lookup_cache: dict[str, tuple[float, Tenant | None]] = {}
+_lookup_cache: dict[str, tuple[float, Tenant | None, tuple[int, int]]] = {}
 _lookup_lock = threading.Lock()
 
 
@@ -30,19 +31,22 @@ def _lookup_tenant(hostname: str) -> Tenant | None:
 
     The per-request Domain query costs ~70 % of a cached endpoint's throughput
     (shared/PERFORMANCE.md). Changes made in this process flush the cache at once
-    (tenants.signals); other processes see them within the TTL.
+    (tenants.signals); every process drops an answer once a tenant or domain changed
+    anywhere (the routing epoch of firelater.revocation), or within the TTL when its
+    revocation listener is down.
     """
     ttl = getattr(settings, "TENANT_LOOKUP_TTL", 30.0)
+    epoch = revocation.stamp(revocation.ROUTING)  # before the query, not after
     now = time.monotonic()
     cached = _lookup_cache.get(hostname)
-    if cached is not None and cached[0] > now:
+    if cached is not None and cached[0] > now and cached[2] == epoch:
         return cached[1]
     domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
     tenant = domain.tenant if domain is not None and domain.tenant.is_active else None
     with _lookup_lock:
         if len(_lookup_cache) > 10_000:  # hostile Host headers must not grow it forever
             _lookup_cache.clear()
-        _lookup_cache[hostname] = (now + ttl, tenant)
+        _lookup_cache[hostname] = (now + ttl, tenant, epoch)
     return tenant
 
 

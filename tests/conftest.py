@@ -14,6 +14,7 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from firelater import revocation
 from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import public_tenant_ensure, tenant_setup
@@ -37,11 +38,12 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Schema creation is slow: the test tenants are created once, committed, for all tests."""
     if not connection.settings_dict["NAME"].startswith("test_"):
         # pytest-django creates the test database only when a collected test needs one;
         # otherwise the settings still name the real database, which must stay untouched.
+        yield
         return
     # The test database is new, the tests' Redis database is not: keys of a former "acme"
     # would make creating acme refuse (a new tenant never inherits a former one's keys).
@@ -57,6 +59,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
                 admin_password=ADMIN_PASSWORD,
             )
         connection.set_schema_to_public()
+    yield
+    # A revocation listener's connection would keep the test database from being dropped.
+    revocation.stop_listener()
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from redis import Redis
 
 from dashboard.entries import DASHBOARD_URLS
 from firelater.factories import UserFactory
@@ -82,6 +83,30 @@ def test_a_warm_request_runs_no_query_at_all(acme_api, in_acme, dashboard_url):
         # Tenant (host) and user (token) come from their per-process caches, the body
         # from Redis: not one SQL statement, not even SET search_path.
         assert [q["sql"] for q in queries.captured_queries] == []
+
+
+def test_with_the_revocation_listener_running_a_warm_hit_is_still_no_sql_and_one_redis_call(
+    acme_api, in_acme, dashboard_url, private_redis, revocation_listener
+):
+    """Revocation (firelater.revocation) is checked against an in-process epoch: it adds
+    no query and no Redis round trip to a warm hit."""
+    acme_api.get(dashboard_url("overview/"))  # warm the cache, the tenant and the token
+    acme_api.get(dashboard_url("overview/"))
+    redis = Redis.from_url(private_redis.url)
+    redis.config_resetstat()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = acme_api.get(dashboard_url("overview/"))
+
+    calls = {
+        name.removeprefix("cmdstat_"): stats["calls"]
+        for name, stats in redis.info("commandstats").items()
+        if not name.startswith(("cmdstat_config", "cmdstat_info"))  # this test's own
+    }
+    assert response["X-Cache"] == "HIT"
+    assert queries.captured_queries == []
+    # One round trip: the hit's Lua script (its GET and HINCRBY are counted inside it).
+    assert calls == {"evalsha": 1, "get": 1, "hincrby": 1}
 
 
 def test_with_the_token_cache_off_a_warm_request_runs_only_the_token_query(

@@ -41,3 +41,15 @@ def private_redis(settings: Any, tmp_path: Path) -> Iterator[PrivateRedis]:
     point_cache_at(settings, server.url)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def revocation_listener() -> Iterator[None]:
+    """This process's revocation listener, connected (the suite runs without one: a
+    listener connecting in the middle of a test would drop the caches it measures)."""
+    from firelater import revocation
+
+    revocation.start_listener()
+    assert revocation.wait_until_listening(10), "the revocation listener did not connect"
+    yield
+    revocation.stop_listener()

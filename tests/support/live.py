@@ -37,9 +37,16 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def serve_project(
-    redis_url: str, *, workers: int = 2, threads: int = 4, cooldown: float = 0.5, **env: str
+    redis_url: str,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    cooldown: float = 0.5,
+    app: str = "firelater.wsgi",
+    **env: str,
 ) -> Iterator[str]:
-    """gunicorn (gthread) serving firelater.wsgi on the test database; yields its base URL."""
+    """gunicorn (gthread) serving `app` (firelater.wsgi, or tests.support.worker_wsgi to
+    tell the workers apart) on the test database; yields its base URL."""
     server_env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -50,7 +57,8 @@ def serve_project(
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "firelater.settings",
         "PGAPPNAME": LIVE_APP_NAME,
+        "AUTH_REVOCATION_LISTENER": "1",  # as in production (the test process runs without)
         **env,
     }
-    with Gunicorn(env=server_env, workers=workers, threads=threads) as server:
+    with Gunicorn(env=server_env, app=app, workers=workers, threads=threads) as server:
         yield server.base_url

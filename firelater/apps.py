@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class FireLaterConfig(AppConfig):
+    """Project-wide plumbing that needs an app: the revocation triggers' migrations (in every
+    schema, like the users and tokens they watch) and the receivers of auth changes."""
+
+    name = "firelater"
+    verbose_name = "FireLater"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core.signals import request_started
+
+        from firelater import revocation
+        from firelater.authentication import connect_token_cache_signals
+
+        connect_token_cache_signals()
+        # Server processes start their listener with their first request (after any fork).
+        request_started.connect(revocation.ensure_listener, dispatch_uid="revocation-listener")
