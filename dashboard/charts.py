@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-TICKS = 4  # horizontal grid lines above zero
+TICKS = 4  # horizontal grid lines above zero (dashboard.css places the five labels)
 
 
 def nice_top(peak: int) -> int:
@@ -55,10 +55,7 @@ def trend_chart(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "created_points": _points(created, top),
         "resolved_points": _points(resolved, top),
         "created_area": f"0,{top} {_points(created, top)} {len(created) - 1},{top}",
-        "ticks": [
-            {"value": top * step // TICKS, "position": 100 * step // TICKS}
-            for step in range(TICKS, -1, -1)
-        ],
+        "ticks": [{"value": top * step // TICKS} for step in range(TICKS, -1, -1)],
         "x_labels": [_short_date(days[i]) for i in label_at],
         "rows": [
             {"date": day, "created": c, "resolved": r}
@@ -78,15 +75,19 @@ def bar_rows(
     group: str,
     tones: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of a horizontal bar list, one per choice, bars relative to the largest count."""
+    """Rows of a horizontal bar list, one per choice, bars relative to the largest count.
+
+    Each bar is an SVG rect `count` wide in a track `scale` (the largest count) wide, so
+    no inline style is needed (Content-Security-Policy) and no percentage is rounded.
+    """
     counts = {item[key]: int(item["count"]) for item in items}
-    peak = max(counts.values(), default=0)
+    scale = max(counts.values(), default=0) or 1
     return [
         {
             "value": value,
             "label": label,
             "count": counts.get(value, 0),
-            "percent": f"{100 * counts.get(value, 0) / peak:.1f}" if peak else "0",
+            "scale": scale,
             "field": f"{group}.{value}",
             "tone": (tones or {}).get(value, "neutral"),
         }

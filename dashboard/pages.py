@@ -163,17 +163,19 @@ def health_by_tier(health: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for tier, label in Application.Tier.choices:
         name, _, description = str(label).partition(" (")
-        counts = [
-            {"status": b, "label": b.title(), "value": int(counted.get(tier, {}).get(b, 0))}
-            for b in buckets
-        ]
+        counts, start = [], 0
+        for b in buckets:  # each part an SVG rect from `start`, `value` wide (no inline style)
+            value = int(counted.get(tier, {}).get(b, 0))
+            counts.append({"status": b, "label": b.title(), "value": value, "start": start})
+            start += value
         rows.append(
             {
                 "tier": tier,
                 "name": name,
                 "description": description.rstrip(")"),
                 "counts": counts,
-                "total": sum(c["value"] for c in counts),
+                "total": start,
+                "scale": start or 1,
             }
         )
     return rows

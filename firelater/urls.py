@@ -5,11 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerView,
-)
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from applications.views import ApplicationViewSet
@@ -17,6 +13,7 @@ from changes.views import ChangeViewSet
 from dashboard.pages import dashboard_page
 from dashboard.views import DashboardViewSet
 from firelater.admin import LoginAttemptAdmin, UserAdmin
+from firelater.api_docs import SwaggerView, redoc_view
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
@@ -51,8 +48,8 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api-auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", redoc_view("schema"), name="api-redoc"),
 ]
 
 handler400 = "firelater.api.json_bad_request"

@@ -133,17 +133,58 @@ def session_state(browser, live_url) -> dict[str, Any]:  # type: ignore[no-untyp
     return state
 
 
+# Every page of the context reports what its Content-Security-Policy blocked: the event
+# (the blocked directive and URL) and chromium's console line, whichever comes.
+_RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.__cspViolations.push(
+        `${event.violatedDirective} blocked ${event.blockedURI}`
+        + ` (${event.sourceFile}:${event.lineNumber})`
+    );
+});
+"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """A list that fills with every CSP violation the page reports on the console."""
+    violations: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(message.text)
+
+    page.on("console", on_console)
+    return violations
+
+
+def csp_violations_seen_by(page: Any) -> list[str]:
+    """The violations the current document's securitypolicyviolation listener recorded."""
+    return list(page.evaluate("window.__cspViolations || []"))
+
+
+def new_watched_context(browser: Any, **options: Any) -> Any:
+    context = browser.new_context(**options)
+    context.add_init_script(_RECORD_CSP_VIOLATIONS)
+    context.set_default_timeout(10_000)
+    return context
+
+
 @pytest.fixture
 def page(browser, live_url, session_state):  # type: ignore[no-untyped-def]
-    """A logged-in desktop page of its own (fresh context); any uncaught script error
-    fails the test."""
-    context = browser.new_context(
-        storage_state=session_state, viewport={"width": 1280, "height": 900}, base_url=live_url
+    """A logged-in desktop page of its own (fresh context); any uncaught script error, and
+    anything the Content-Security-Policy blocked, fails the test."""
+    context = new_watched_context(
+        browser,
+        storage_state=session_state,
+        viewport={"width": 1280, "height": 900},
+        base_url=live_url,
     )
-    context.set_default_timeout(10_000)
     page = context.new_page()
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
+    violations = watch_csp(page)
     yield page
     context.close()
     assert not script_errors, f"uncaught errors in the page's script: {script_errors}"
+    assert not violations, f"Content-Security-Policy violations: {violations}"

@@ -85,6 +85,7 @@ def assert_locked(login: LoginPath, response: Any) -> None:
     assert response.status_code == 429, response.content[:300]
     retry_after = int(response["Retry-After"])
     assert 0 < retry_after <= 900
+    assert "Content-Security-Policy" in response
     if login.api:
         assert response["Content-Type"].startswith("application/json")
         body = response.json()

@@ -103,15 +103,24 @@
       var holder = node.closest("[data-zero]");
       if (holder) holder.setAttribute("data-zero", String(value === 0));
     });
-    root.querySelectorAll("[data-grow]").forEach(function (node) {
-      node.style.flexGrow = String(dig(data, node.getAttribute("data-grow")) || 0);
+    // Bars and stacks are SVG rects in count units (no inline style: the page's CSP).
+    root.querySelectorAll("[data-stack]").forEach(function (stack) {
+      var start = 0;
+      stack.querySelectorAll("[data-grow]").forEach(function (part) {
+        var value = dig(data, part.getAttribute("data-grow")) || 0;
+        part.setAttribute("x", String(start));
+        part.setAttribute("width", String(value));
+        start += value;
+      });
+      stack.setAttribute("viewBox", "0 0 " + (start || 1) + " 1");
     });
     root.querySelectorAll("[data-bars]").forEach(function (list) {
       var bars = Array.prototype.slice.call(list.querySelectorAll("[data-bar]"));
       var values = bars.map(function (bar) { return dig(data, bar.getAttribute("data-bar")) || 0; });
-      var peak = Math.max.apply(null, [0].concat(values));
+      var scale = Math.max.apply(null, [0].concat(values)) || 1;
       bars.forEach(function (bar, i) {
-        bar.style.width = peak ? (100 * values[i] / peak).toFixed(1) + "%" : "0%";
+        bar.ownerSVGElement.setAttribute("viewBox", "0 0 " + scale + " 1");
+        bar.setAttribute("width", String(values[i]));
       });
     });
     renderEmpty(data);
