@@ -7,9 +7,10 @@ PostgreSQL table (DeferredCacheInvalidation, public schema), and replayed, by ev
 process, before that process serves a cached value again, and by every process started
 since, before it serves its first one (the process that failed may be gone).
 
-A deleted tenant's keys are purged (purge_tenant): every one of them, then its key space
-stays closed for a while; a purge is deferred and replayed like an invalidation, and a new
-tenant of that name is refused while keys of the old one may remain (key_space_refusal).
+A deleted or deactivated tenant's keys are purged (purge_tenant): every one of them, then
+its key space stays closed for a while; a purge is deferred and replayed like an
+invalidation, and a new tenant of that name is refused while keys of the old one may
+remain (key_space_refusal).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def _replay_pending(be: Backend) -> None:
         else:
             _run_invalidate(be, row.tenant, sorted(row.entry_ids))
     for tenant, deleted_at in purges.items():
-        if _still_deleted(tenant):
+        if _still_retired(tenant):
             _run_purge(be, tenant, _closed_ms(deleted_at))
     if shared:
         _forget_shared([row.id for row in shared])
@@ -177,7 +178,7 @@ def _replay_pending(be: Backend) -> None:
             "Replayed the deferred cache invalidation of %s", tenant, extra={"tenant": tenant}
         )
     for tenant, deleted_at in local_purges.items():
-        if _still_deleted(tenant):
+        if _still_retired(tenant):
             _run_purge(be, tenant, _closed_ms(deleted_at))
         with _pending_lock:
             if _pending_purges.get(tenant) == deleted_at:
@@ -253,12 +254,12 @@ _on_reset.append(_forget_pending)
 
 
 def purge_tenant(tenant: str) -> int:
-    """Delete every key of a deleted tenant: its values and all its _meta keys (generations,
-    indexes, locks, entries, stats), found through its own indexes, then a sweep of its
-    prefix for strays (a SCAN, of the tenant's node only on a cluster: this operation is
-    rare). Its pending invalidations are forgotten, and its key space stays closed to
-    writes for CACHE_PURGED_TENANT_TTL seconds, so requests still routed to the deleted
-    tenant cannot put keys back.
+    """Delete every key of a deleted (or deactivated) tenant: its values and all its _meta
+    keys (generations, indexes, locks, entries, stats), found through its own indexes,
+    then a sweep of its prefix for strays (a SCAN, of the tenant's node only on a cluster:
+    this operation is rare). Its pending invalidations are forgotten, and its key space
+    stays closed to writes for CACHE_PURGED_TENANT_TTL seconds, so requests still routed
+    to the tenant cannot put keys back.
 
     Never raises for a Redis problem: a purge that cannot reach Redis is recorded in the
     shared table and replayed like an invalidation, and until it has run a new tenant of
@@ -406,11 +407,12 @@ def _purge_pending(tenant: str) -> bool:
         return True
 
 
-def _still_deleted(tenant: str) -> bool:
-    """False once a new tenant has this name: a late purge would empty its cache (the new
-    tenant's creation ran the purge already). True if that cannot be read."""
+def _still_retired(tenant: str) -> bool:
+    """Still deleted or deactivated? False once an active tenant has this name: a late
+    purge would empty its cache (a new tenant's creation ran the purge already). True if
+    that cannot be read."""
     try:
-        return not tenant_queryset().filter(schema_name=tenant).exists()
+        return not tenant_queryset(active_only=True).filter(schema_name=tenant).exists()
     except Exception:  # bookkeeping must never break a request
         logger.exception("Could not check whether tenant %s exists", tenant)
         return True

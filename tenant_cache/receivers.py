@@ -123,10 +123,15 @@ def schedule_invalidation(data_category: str, changed_fields: Iterable[str] | No
 
 
 def connect_tenant_model() -> None:
-    """Purge a deleted tenant's keys (any delete: instance, queryset, admin bulk action), and
+    """Purge a deleted tenant's keys (any delete: instance, queryset, admin bulk action) and
+    a deactivated one's (a save setting `is_active` false, if the model has the field), and
     refuse to create a tenant whose name still has keys of a former one."""
     model = get_tenant_model()
     post_delete.connect(_purge_deleted_tenant, sender=model, dispatch_uid="tenant-cache-purge")
+    if any(f.name == "is_active" for f in model._meta.get_fields()):
+        post_save.connect(
+            _purge_deactivated_tenant, sender=model, dispatch_uid="tenant-cache-purge-inactive"
+        )
     pre_save.connect(_refuse_a_used_key_space, sender=model, dispatch_uid="tenant-cache-claim")
 
 
@@ -138,6 +143,34 @@ def _schema_of(tenant: Any) -> str | None:
 def _purge_deleted_tenant(*, instance: Any, **kwargs: Any) -> None:
     schema = _schema_of(instance)
     if schema is not None:  # once the delete is committed; a rollback keeps the tenant
+        transaction.on_commit(partial(purge_tenant, schema), robust=True)
+
+
+def _purge_deactivated_tenant(
+    *,
+    instance: Any,
+    created: bool,
+    update_fields: Iterable[str] | None = None,
+    raw: bool = False,
+    **kwargs: Any,
+) -> None:
+    """A tenant saved inactive loses its keys and its deferred invalidations on commit,
+    as a deleted one does (its hosts no longer route; reactivated, it starts cold). A
+    save that did not make it inactive (it already was: `changed_fields()`, if the model
+    has it, or `update_fields` without is_active) purges nothing."""
+    schema = _schema_of(instance)
+    if schema is None or raw:
+        return
+    changed = getattr(instance, "changed_fields", None)
+    fields = changed() if changed is not None else None
+    remember_saved_values = getattr(instance, "remember_saved_values", None)
+    if remember_saved_values is not None:
+        remember_saved_values()  # a later save of the same instance compares with this one
+    if created or instance.is_active:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    if fields is None or "is_active" in fields:
         transaction.on_commit(partial(purge_tenant, schema), robust=True)
 
 

@@ -6,11 +6,13 @@ import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.encoding import punycode
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_public_schema_name, schema_context
 
+from firelater.tracking import TracksLoadedValues
 from tenants.schemas import reuse_refusal
 
 # A slug becomes the PostgreSQL schema name and part of every cache key, so it is kept to
@@ -60,11 +62,42 @@ def normalize_domain(domain: str) -> str:
     return value
 
 
-class Tenant(TenantMixin):
+class TenantQuerySet(models.QuerySet["Tenant"]):
+    """Bulk writes that (de)activate tenants go through each tenant's save(): what watches
+    tenants (the cache purges a deactivated tenant's keys, the routing) sees every one.
+    Writes of other fields stay one UPDATE. (Raw SQL is seen only by the routing: the
+    revocation trigger; see README, Deleting or deactivating a tenant.)"""
+
+    def update(self, **kwargs: Any) -> int:
+        if "is_active" not in kwargs:
+            return super().update(**kwargs)
+        return self._save_each(kwargs, list(kwargs))
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        if "is_active" not in fields:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        with transaction.atomic(using=self.db), schema_context(get_public_schema_name()):
+            for tenant in objs:
+                tenant.save(update_fields=list(fields))
+        return len(objs)
+
+    def _save_each(self, values: dict[str, Any], fields: list[str]) -> int:
+        with transaction.atomic(using=self.db), schema_context(get_public_schema_name()):
+            tenants = list(self.select_for_update())
+            for tenant in tenants:
+                for name, value in values.items():
+                    setattr(tenant, name, value)
+                tenant.save(update_fields=fields)
+        return len(tenants)
+
+
+class Tenant(TracksLoadedValues, TenantMixin):
     slug = models.CharField(max_length=48, unique=True, validators=[validate_tenant_slug])
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = TenantQuerySet.as_manager()
 
     auto_create_schema = True
     # Deleting a tenant row never destroys its data: its schema is archived under another
