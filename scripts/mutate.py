@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""make mutate: break the cache and invalidation on purpose, one named mutant at a time,
-and check that the tests guarding each promise catch it.
+"""make mutate: break the cache, invalidation and security controls on purpose, one mutant
+at a time, and check that the tests guarding each promise catch it.
 
 Each mutant replaces one exact piece of source (much of it Lua inside Python strings, which
 generic mutation tools cannot reach) in a private copy of the tree, then runs the tests
@@ -161,6 +161,65 @@ MUTANTS = [
         '"change_inactive": [Change.Status.CANCELLED.value],',
         ("tests/dashboard/test_overview_edges.py", "tests/dashboard/test_numbers.py"),
         "scheduled this week counts only changes that will happen",
+    ),
+    # Security (#16): lockout, revocation, the tenant purge on deactivation.
+    Mutant(
+        "lockout_backend_never_locks",
+        "firelater/lockout.py",
+        "        if request is None:\n            return None\n",
+        "        return None\n",
+        ("tests/security/test_lockout.py",),
+        "password guessing is locked out on every login path",
+    ),
+    Mutant(
+        "token_cache_ignores_the_revocation_epoch",
+        "firelater/authentication.py",
+        "and cached[3] == epoch:",
+        ":",
+        ("tests/test_revocation.py",),
+        "a revoked token is refused once its tenant's epoch moved, in every process",
+    ),
+    Mutant(
+        "host_cache_ignores_the_routing_epoch",
+        "tenants/middleware.py",
+        "and cached[2] == epoch:",
+        ":",
+        ("tests/test_revocation.py",),
+        "a deactivated tenant's hosts stop routing once the routing epoch moved",
+    ),
+    Mutant(
+        "listener_keeps_caches_across_reconnects",
+        "firelater/revocation.py",
+        "        # Listening from now on; anything cached before may have missed a notification.\n"
+        "        bump_all()\n",
+        "",
+        ("tests/test_revocation.py",),
+        "what was cached while the listener was away is dropped when it reconnects",
+    ),
+    Mutant(
+        "password_change_keeps_tokens",
+        "firelater/authentication.py",
+        "        Token.objects.filter(user=instance).delete()",
+        "        pass",
+        ("tests/test_revocation.py",),
+        "a changed password ends the user's tokens",
+    ),
+    Mutant(
+        "deactivation_purges_nothing",
+        "tenant_cache/receivers.py",
+        '    if fields is None or "is_active" in fields:\n'
+        "        transaction.on_commit(partial(purge_tenant, schema), robust=True)",
+        "    pass",
+        ("tests/test_tenant_deactivation.py",),
+        "a deactivated tenant's keys and deferred invalidations are purged",
+    ),
+    Mutant(
+        "bulk_deactivation_skips_save",
+        "tenants/models.py",
+        '        if "is_active" not in kwargs:\n            return super().update(**kwargs)',
+        "        return super().update(**kwargs)",
+        ("tests/test_tenant_deactivation.py",),
+        "QuerySet.update(is_active=False) purges like a save",
     ),
 ]
 
