@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -19,7 +19,6 @@ from django.test import Client
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from tenant_cache import reset_backend
 from tenant_cache.invalidation import pending_purges
 from tenant_cache.models import DeferredCacheInvalidation
 from tenants.models import Tenant
@@ -29,12 +28,8 @@ OVERVIEW = "/api/v1/dashboard/overview/"
 
 
 @pytest.fixture(autouse=True)
-def clean_redis() -> Iterator[None]:
-    reset_backend()
-    get_redis_connection("default").flushdb()
-    yield
-    reset_backend()
-    get_redis_connection("default").flushdb()
+def _clean_cache(clean_cache: None) -> None:
+    """Redis is not rolled back with the database: each test starts with an empty one."""
 
 
 @pytest.fixture

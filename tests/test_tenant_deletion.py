@@ -5,7 +5,7 @@ token caches. A slug whose schema or keys still exist is refused with a clear me
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 
 import pytest
@@ -16,7 +16,6 @@ from django.test import Client
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
-from tenant_cache import reset_backend
 from tenant_cache.models import DeferredCacheInvalidation
 from tenants.models import Tenant
 from tenants.schemas import ARCHIVE_MARK, archive_name
@@ -29,13 +28,8 @@ SECRET = "The old customer's confidential outage"
 
 
 @pytest.fixture(autouse=True)
-def clean_redis() -> Iterator[None]:
+def _clean_cache(clean_cache: None) -> None:
     """Redis is not rolled back with the database: each test starts with an empty one."""
-    reset_backend()
-    get_redis_connection("default").flushdb()
-    yield
-    reset_backend()
-    get_redis_connection("default").flushdb()
 
 
 @pytest.fixture

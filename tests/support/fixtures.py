@@ -23,6 +23,7 @@ def clean_cache() -> Iterator[None]:
     get_redis_connection("default").flushdb()
     yield
     reset_backend()
+    get_redis_connection("default").flushdb()  # no leftover keys for a tenant made later
 
 
 def point_cache_at(settings: Any, url: str) -> None:
