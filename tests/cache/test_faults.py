@@ -16,7 +16,7 @@ from django.db import connection
 from tenant_cache import BYPASS, HIT, MISS, get_or_set, invalidate_entries
 from tenant_cache.backend import backend
 from tenant_cache.invalidation import pending_invalidations
-from tests.support.live import test_database_url
+from tests.support import live
 from tests.support.processes import wait_until
 
 
@@ -126,7 +126,7 @@ def _run_in_another_process(code: str, redis_url: str) -> str:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "firelater.settings",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": live.test_database_url(),
         "REDIS_URL": redis_url,
     }
     setup = "import django\ndjango.setup()\n"
