@@ -42,7 +42,11 @@ run: seed
 	@echo "  Acme admin:          http://acme.localhost:$(PORT)/admin/"
 	@echo "  Globex admin:        http://globex.localhost:$(PORT)/admin/"
 	@echo "  Platform admin:      http://localhost:$(PORT)/admin/ (create a user: make superuser)"
-	@echo "  Demo login (each tenant): admin / firelater-demo"
+	@echo "  Demo logins (each tenant), password firelater-demo:"
+	@echo "    requester      files issues and requests, sees their own"
+	@echo "    agent          works every issue and request, reads the dashboard"
+	@echo "    changemanager  an agent who approves, rejects and schedules changes"
+	@echo "    admin          tenant admin: everything, users and roles, the Cache page"
 	@echo ""
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 

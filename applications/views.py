@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from applications.filters import ApplicationFilter
-from applications.models import Application
+from applications.models import Application, ApplicationHealthScore
 from applications.selectors import application_list, health_score_list
 from applications.serializers import ApplicationSerializer, HealthScoreSerializer
 from applications.services import (
@@ -19,9 +19,10 @@ from applications.services import (
     application_update,
     health_score_record,
 )
+from firelater.permissions import PermissionModelMixin
 
 
-class ApplicationViewSet(viewsets.ModelViewSet):
+class ApplicationViewSet(PermissionModelMixin, viewsets.ModelViewSet):
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter
     search_fields = ["name", "owner", "description"]
@@ -51,6 +52,7 @@ class ApplicationViewSet(viewsets.ModelViewSet):
         methods=["get", "post"],
         url_path="health-scores",
         serializer_class=HealthScoreSerializer,
+        permission_model=ApplicationHealthScore,  # view or add a score, not an application
         filter_backends=[],  # the applications' filters do not apply to the scores
     )
     def health_scores(

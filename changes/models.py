@@ -52,6 +52,8 @@ class Change(TrackedRecord):
     scheduled_end = models.DateTimeField(null=True, blank=True)
 
     class Meta(TrackedRecord.Meta):
+        # Approving, rejecting and scheduling are the change manager's (changes.approval).
+        permissions = [("approve_change", "Can approve, reject and schedule changes")]
         indexes = [
             *TrackedRecord.Meta.indexes,
             models.Index(fields=["scheduled_start"], name="change_sched_start_idx"),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import PermissionDenied
+
+from changes.approval import APPROVE_PERMISSION, may_write
 from changes.filters import ChangeFilter
 from changes.models import Change
 from changes.serializers import ChangeSerializer
@@ -20,3 +23,21 @@ class ChangeViewSet(RecordViewSet):
 
     def get_queryset(self) -> Any:
         return Change.objects.all()
+
+    def perform_create(self, serializer: Any) -> None:
+        self._check_approval(None, serializer.validated_data)
+        super().perform_create(serializer)
+
+    def perform_update(self, serializer: Any) -> None:
+        self._check_approval(serializer.instance, serializer.validated_data)
+        super().perform_update(serializer)
+
+    def _check_approval(self, change: Change | None, data: Any) -> None:
+        reason = may_write(user=self.request.user, change=change, data=data)
+        if reason is not None:
+            raise PermissionDenied(
+                {
+                    "detail": f"{reason} Your role may not: it needs {APPROVE_PERMISSION}.",
+                    "required_permissions": [APPROVE_PERMISSION],
+                }
+            )

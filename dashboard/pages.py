@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -274,6 +275,11 @@ def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
 @require_GET
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("dashboard.view_dashboard"):
+        # One cached value per tenant: gated by role, before the cache is touched.
+        raise PermissionDenied(
+            "Your role may not read the dashboard: it needs dashboard.view_dashboard."
+        )
     days = trend_days(request.GET.get("days"))
     try:
         context, statuses = dashboard_context(days)

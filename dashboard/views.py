@@ -46,7 +46,12 @@ def _endpoint(entry: DashboardEntry, *, as_action: bool, summary: str = "") -> A
 
 
 class DashboardViewSet(viewsets.ViewSet):
-    """FireLater's dashboard, per tenant. Every response carries X-Cache."""
+    """FireLater's dashboard, per tenant. Every response carries X-Cache.
+
+    One cached value per tenant, so it is gated by role, never filtered per user: agents
+    and above read it, anyone else gets a 403 before the cache is touched."""
+
+    required_permissions = ("dashboard.view_dashboard",)
 
     list = _endpoint(OVERVIEW, as_action=False, summary="Overview (same body as overview/)")
 

@@ -21,6 +21,7 @@ from changes.factories import CHANGE_TEMPLATES, ChangeFactory
 from changes.models import Change
 from firelater.factories import UserFactory
 from firelater.models import Priority
+from firelater.roles import AGENT, user_roles, user_roles_set
 from issues.factories import ISSUE_TEMPLATES, IssueFactory
 from issues.models import Issue
 from requests_app.factories import REQUEST_TEMPLATES, RequestFactory
@@ -180,11 +181,23 @@ def _health_rows(rng, now, apps) -> Iterator[ApplicationHealthScore]:  # type: i
 
 
 @transaction.atomic
+def demo_role_users_ensure(*, users: dict[str, str], password: str) -> None:
+    """The demo's logins, one per role, in the current tenant (idempotent)."""
+    for username, role in users.items():
+        user, created = get_user_model().objects.get_or_create(username=username)
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save()
+        if user_roles(user) != [role]:
+            user_roles_set(user=user, roles=[role])
+
+
+@transaction.atomic
 def seed_tenant_demo(*, size: DemoSize, seed: int = 42) -> DemoCounts:
     """Fill the current tenant's schema with demo data (call inside a tenant context)."""
     rng = random.Random(seed)
     now = timezone.now()
-    users = [UserFactory(username=f"agent{i + 1}") for i in range(size.agents)]
+    users = [UserFactory(username=f"agent{i + 1}", roles=[AGENT]) for i in range(size.agents)]
     users += list(get_user_model().objects.filter(is_staff=True))
 
     apps = Application.objects.bulk_create(

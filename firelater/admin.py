@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
@@ -82,9 +82,15 @@ class RecordAdmin(ModelAdmin):
         return str(obj.display_number)
 
 
-def status_actions(choices: Any, bulk_set_status: BulkSetStatus) -> list[Callable[..., None]]:
+def status_actions(
+    choices: Any, bulk_set_status: BulkSetStatus, *, gated: Mapping[str, str] | None = None
+) -> list[Callable[..., None]]:
     """One admin action per status ("Mark selected as Resolved"), each a single UPDATE
-    through the app's bulk service so derived fields and cache invalidation stay right."""
+    through the app's bulk service so derived fields and cache invalidation stay right.
+
+    Each needs the change permission; `gated` maps a status to the admin's permission
+    name (`has_<name>_permission`) that its action needs instead."""
+    gated = gated or {}
     actions = []
     for value, label in choices.choices:
 
@@ -100,7 +106,7 @@ def status_actions(choices: Any, bulk_set_status: BulkSetStatus) -> list[Callabl
 
         action.__name__ = f"mark_{value}"
         action.short_description = f"Mark selected as {label}"  # type: ignore[attr-defined]
-        action.allowed_permissions = ("change",)  # type: ignore[attr-defined]
+        action.allowed_permissions = (gated.get(value, "change"),)  # type: ignore[attr-defined]
         actions.append(action)
     return actions
 

@@ -171,9 +171,9 @@ def json_bad_request(request: HttpRequest, exception: Exception | None = None) -
 def json_permission_denied(
     request: HttpRequest, exception: PermissionDenied | None = None
 ) -> JsonResponse:
-    return JsonResponse(
-        {"detail": "You do not have permission to perform this action."}, status=403
-    )
+    # A page's PermissionDenied("...") says why; a bare one gets the general message.
+    detail = str(exception or "") or "You do not have permission to perform this action."
+    return JsonResponse({"detail": detail}, status=403)
 
 
 def json_not_found(request: HttpRequest, exception: Http404 | None = None) -> JsonResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import threading
 import time
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from firelater import revocation
@@ -27,9 +30,18 @@ class CachedTokenAuthentication(TokenAuthentication):
     a token or user in this process forgets everything at once in any case. Only valid,
     active users are kept, and each request gets its own copy of the user object.
     AUTH_TOKEN_CACHE_TTL = 0 turns the cache off.
+
+    A token expires TOKEN_TTL seconds after it was issued (firelater.auth issues a new one
+    at the next login); the expiry is checked on every request, from the cached token too.
     """
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        user, token = self._user_and_token(key)
+        if token_expired(token):  # checked on every request, cached answer or not
+            raise exceptions.AuthenticationFailed("Token has expired; log in again for a new one.")
+        return user, token
+
+    def _user_and_token(self, key: str) -> tuple[Any, Any]:
         ttl = float(getattr(settings, "AUTH_TOKEN_CACHE_TTL", 30.0))
         if ttl <= 0:
             return super().authenticate_credentials(key)
@@ -41,11 +53,23 @@ class CachedTokenAuthentication(TokenAuthentication):
         if cached is not None and cached[0] > now and cached[3] == epoch:
             return copy.copy(cached[1]), cached[2]
         user, token = super().authenticate_credentials(key)  # raises for bad/inactive
+        # The role's permissions are kept with the user (every copy shares them): a warm
+        # request checks them without SQL. A role or permission change moves the epoch.
+        user.get_all_permissions()
         with _token_lock:
             if len(_token_cache) > 50_000:  # bounded: many distinct tokens must not grow it
                 _token_cache.clear()
             _token_cache[cache_key] = (now + ttl, user, token, epoch)
         return copy.copy(user), token
+
+
+def token_expires_at(token: Any) -> dt.datetime:
+    """When `token` stops working: TOKEN_TTL seconds after it was issued."""
+    return token.created + dt.timedelta(seconds=settings.TOKEN_TTL)
+
+
+def token_expired(token: Any) -> bool:
+    return bool(timezone.now() >= token_expires_at(token))
 
 
 _token_cache: dict[tuple[str, str], tuple[float, Any, Any, tuple[int, int]]] = {}

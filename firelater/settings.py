@@ -201,6 +201,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # Seconds a process keeps a token -> user answer (0: query every request). A token or user
 # changed in this process is forgotten at once; other processes see it within the TTL.
 AUTH_TOKEN_CACHE_TTL = env.float("AUTH_TOKEN_CACHE_TTL", default=30.0)
+# Seconds an API token lives from its creation; logging in after that issues a new key
+# (firelater.auth). Default 30 days.
+TOKEN_TTL = env.int("TOKEN_TTL", default=30 * 24 * 3600)
+# The cache API and the admin's Cache page: tenant admins only (firelater.roles).
+CACHE_ADMIN_PERMISSION = "dashboard.administer_cache"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username and address before any password is checked.
     "firelater.lockout.LockoutBackend",
@@ -253,7 +258,9 @@ REST_FRAMEWORK = {
         "firelater.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Model permissions of the user's roles, reads included; a view naming none is refused
+    # (firelater.permissions, firelater.roles).
+    "DEFAULT_PERMISSION_CLASSES": ["firelater.permissions.RolePermissions"],
     "DEFAULT_RENDERER_CLASSES": [
         "firelater.renderers.JSONRenderer",  # camelCase, never invalid UTF-8
         "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
@@ -18,8 +18,16 @@ from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
 from requests_app.views import RequestViewSet
 
+
+class Router(DefaultRouter):
+    class APIRootView(APIRootView):
+        """The browsable API's index: a list of links, for any signed-in user."""
+
+        required_permissions = ()
+
+
 # "/?": a POST without the trailing slash must not become a body-losing 301 redirect.
-router = DefaultRouter()
+router = Router()
 router.trailing_slash = "/?"
 router.register("issues", IssueViewSet, basename="issue")
 router.register("requests", RequestViewSet, basename="request")

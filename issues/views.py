@@ -6,7 +6,7 @@ from typing import Any
 
 from firelater.viewsets import RecordViewSet
 from issues.filters import IssueFilter
-from issues.models import Issue
+from issues.selectors import issue_list
 from issues.serializers import IssueSerializer
 from issues.services import issue_create, issue_delete, issue_update
 
@@ -22,4 +22,6 @@ class IssueViewSet(RecordViewSet):
     create_service, update_service, delete_service = issue_create, issue_update, issue_delete
 
     def get_queryset(self) -> Any:
-        return Issue.objects.select_related("reporter", "application")
+        # No request: a view built to read its declarations (schema, tests) sees nothing.
+        request = getattr(self, "request", None)
+        return issue_list(user=request.user if request is not None else None)

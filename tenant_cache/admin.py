@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 from redis.exceptions import RedisError
 
+from tenant_cache.api import may_administer
 from tenant_cache.invalidation import invalidate_data, invalidate_tenant, pending_invalidations
 from tenant_cache.keys import current_tenant
 from tenant_cache.registry import registry
@@ -60,6 +62,8 @@ def _invalidate(request: HttpRequest, tenant: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def cache_admin_page(request: HttpRequest) -> HttpResponse:
+    if not may_administer(request.user):
+        raise PermissionDenied("The Cache page is for the tenant's cache administrators.")
     tenant = current_tenant()
     if request.method == "POST":
         return _invalidate(request, tenant)

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tenant_cache.conf import setting
 from tenant_cache.invalidation import invalidate_data, invalidate_tenant
 from tenant_cache.keys import current_tenant
 from tenant_cache.registry import registry
@@ -74,6 +75,26 @@ class InvalidateResponse(serializers.Serializer):
     keys_dropped = serializers.IntegerField()
 
 
+def may_administer(user: object) -> bool:
+    """Staff of this tenant holding CACHE_ADMIN_PERMISSION (when one is configured)."""
+    permission = setting("CACHE_ADMIN_PERMISSION")
+    staff = bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+    return staff and (permission is None or user.has_perm(permission))  # type: ignore[attr-defined]
+
+
+class CacheAdministrators(permissions.BasePermission):
+    """The cache API's users: staff of the tenant with CACHE_ADMIN_PERMISSION."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if may_administer(request.user):
+            return True
+        permission = setting("CACHE_ADMIN_PERMISSION")
+        self.message = "The cache administration is for the tenant's staff" + (
+            f" with {permission}." if permission else "."
+        )
+        return False
+
+
 STAFF_ERRORS = {
     401: OpenApiResponse(_Error, description="Not authenticated."),
     403: OpenApiResponse(_Error, description="Not staff of this tenant."),
@@ -84,7 +105,7 @@ STAFF_ERRORS = {
 class CacheStatsView(APIView):
     """This tenant's cache figures (staff only)."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [CacheAdministrators]
 
     @extend_schema(responses={200: CacheStatsResponse, **STAFF_ERRORS}, tags=["cache"])
     def get(self, request: Request) -> Response:
@@ -94,7 +115,7 @@ class CacheStatsView(APIView):
 class CacheInvalidateView(APIView):
     """Drop this tenant's entries of one data category, or all of them (staff only)."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [CacheAdministrators]
 
     @extend_schema(
         request=InvalidateInput,

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     # as long as such a cache keeps a deleted tenant; creating a tenant of that name
     # reopens it at once.
     "CACHE_PURGED_TENANT_TTL": 60.0,
+    # The permission ("app_label.codename") a tenant's staff user also needs for the cache
+    # API and the admin's Cache page; None: being staff of the tenant is enough.
+    "CACHE_ADMIN_PERMISSION": None,
     # The django-redis cache alias whose client the cache uses.
     "CACHE_REDIS_ALIAS": "default",
 }

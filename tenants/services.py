@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from firelater import roles
 from tenants.models import Domain, Tenant, normalize_domain, validate_tenant_slug
 
 
@@ -61,6 +62,8 @@ def tenant_setup(
                 domain=domain, tenant=tenant, is_primary=not tenant.domains.exists()
             )
 
+    with schema_context(tenant.schema_name):
+        roles.roles_ensure()  # migrate did it for a new schema; an old one may predate them
     user_created = False
     if admin_username and admin_password:
         user_created = tenant_admin_ensure(
@@ -70,17 +73,16 @@ def tenant_setup(
 
 
 def tenant_admin_ensure(*, tenant: Tenant, username: str, password: str) -> bool:
-    """Make sure the tenant has a staff user with this password; True if it was created."""
+    """Make sure the tenant has a tenant admin with this password; True if it was created."""
     user_model = get_user_model()
     with schema_context(tenant.schema_name), transaction.atomic():
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"is_staff": True, "is_superuser": True}
-        )
-        if created or not user.check_password(password) or not user.is_staff:
-            user.is_staff = True
-            user.is_superuser = True  # superuser of this tenant's schema only
+        user, created = user_model.objects.get_or_create(username=username)
+        if created or not user.check_password(password):
             user.set_password(password)
             user.save()
+        current = roles.user_roles(user)
+        if roles.TENANT_ADMIN not in current or not user.is_staff:
+            roles.user_roles_set(user=user, roles={*current, roles.TENANT_ADMIN})
     return created
 
 

@@ -11,6 +11,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
+from firelater import roles
 from issues.factories import IssueFactory
 from issues.models import Issue
 from tenants.models import Domain, Tenant
@@ -98,6 +99,8 @@ def test_add_tenant_on_an_existing_tenant_restores_its_admin_password(newco):
     with tenant_context(tenant):
         boss = get_user_model().objects.get(username="boss")
         assert boss.is_staff
+        assert roles.user_roles(boss) == [roles.TENANT_ADMIN]
+        assert not boss.is_superuser  # a tenant admin by role, not a superuser
         assert boss.check_password("new-pass-456")
 
 

@@ -8,6 +8,8 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from firelater import roles
+from firelater.factories import UserFactory
 from tests.conftest import ADMIN_PASSWORD
 from tests.utils import json_error
 
@@ -52,7 +54,7 @@ def test_username_and_password_get_a_token_that_opens_the_api(anon_api, in_acme,
     )
 
     assert response.status_code == 200
-    assert list(response.json()) == ["token"]
+    assert list(response.json()) == ["token", "expiresAt"]
     token = response.json()["token"]
     assert Token.objects.get(key=token).user == acme_admin
     anon_api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -173,13 +175,12 @@ def test_the_same_token_key_in_two_tenants_authenticates_each_tenants_own_user(
 ):
     """Keys are unique per schema only: globex may hold a token with acme's very key. The
     process's token cache must still answer each tenant with its own user."""
-    from django.contrib.auth import get_user_model
     from django_tenants.utils import tenant_context
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     with tenant_context(globex):
-        other = get_user_model().objects.create_user("globex-agent", password="x-pass-123")
+        other = UserFactory(username="globex-agent", roles=[roles.AGENT])
         Token.objects.create(user=other, key=acme_api.token)
     created = acme_api.post("/api/v1/issues/", {"title": "acme's"}, format="json")  # cached
     assert created.status_code == 201

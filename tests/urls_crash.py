@@ -19,6 +19,8 @@ def crashing_view(request: HttpRequest) -> HttpResponse:
 
 
 class CrashingApiView(APIView):
+    required_permissions = ()  # any signed-in user (firelater.permissions)
+
     def get(self, request: Request) -> Response:
         raise RuntimeError("a bug in an API view")
 

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from firelater import roles
+from firelater.factories import UserFactory
 from tests.conftest import ADMIN_PASSWORD
 from tests.pages.figures import build_small_world
 
@@ -31,8 +33,10 @@ def small_world(acme_admin) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def acme_staffless_browser(in_acme) -> Client:  # type: ignore[no-untyped-def]
-    """Logged in to acme as a user who is not staff."""
-    get_user_model().objects.create_user("agent", password="agent-pass-123")
+    """Logged in to acme as an agent whose admin access (staff) a tenant admin turned off:
+    they read the dashboard but have no admin to link to."""
+    agent = UserFactory(username="agent", password="agent-pass-123", roles=[roles.AGENT])
+    get_user_model().objects.filter(pk=agent.pk).update(is_staff=False)
     client = Client(HTTP_HOST="acme.localhost")
     assert client.login(username="agent", password="agent-pass-123")
     return client

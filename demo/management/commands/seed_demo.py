@@ -8,13 +8,22 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from demo.data import DemoSize, seed_tenant_demo
+from demo.data import DemoSize, demo_role_users_ensure, seed_tenant_demo
+from firelater import roles
 from issues.models import Issue
 from tenants.services import public_tenant_ensure, tenant_setup
 
 DEMO_TENANTS = [("acme", "Acme Corporation"), ("globex", "Globex Industries")]
 DEMO_ADMIN_USER = "admin"
 DEMO_ADMIN_PASSWORD = "firelater-demo"
+# One login per role on every demo tenant (the admin is the tenant admin), all with
+# DEMO_ADMIN_PASSWORD; README's "Roles" and `make run` list them.
+DEMO_ROLE_USERS = {
+    "requester": roles.REQUESTER,
+    "agent": roles.AGENT,
+    "changemanager": roles.CHANGE_MANAGER,
+    DEMO_ADMIN_USER: roles.TENANT_ADMIN,
+}
 
 
 def demo_tenant_names(count: int) -> list[tuple[str, str]]:
@@ -58,6 +67,7 @@ class Command(BaseCommand):
                 admin_password=DEMO_ADMIN_PASSWORD,
             )
             with tenant_context(setup.tenant):
+                demo_role_users_ensure(users=DEMO_ROLE_USERS, password=DEMO_ADMIN_PASSWORD)
                 if options["if_empty"] and Issue.objects.exists():
                     self.stdout.write(f"{slug}: already has data, skipped")
                     continue
@@ -71,6 +81,7 @@ class Command(BaseCommand):
                     f"{time.perf_counter() - started:.1f}s"
                 )
             )
+        logins = ", ".join(f"{name} ({role})" for name, role in DEMO_ROLE_USERS.items())
         self.stdout.write(
-            f"Demo login on every demo tenant: {DEMO_ADMIN_USER} / {DEMO_ADMIN_PASSWORD}"
+            f"Demo logins on every demo tenant: {logins}; password {DEMO_ADMIN_PASSWORD}"
         )
