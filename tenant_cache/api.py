@@ -89,9 +89,13 @@ class CacheAdministrators(permissions.BasePermission):
         if may_administer(request.user):
             return True
         permission = setting("CACHE_ADMIN_PERMISSION")
-        self.message = "The cache administration is for the tenant's staff" + (
-            f" with {permission}." if permission else "."
-        )
+        if permission is None:
+            self.message = "The cache administration needs a staff user of this tenant."
+        else:
+            self.message = {  # type: ignore[assignment]
+                "detail": f"The cache administration needs a staff user with {permission}.",
+                "required_permissions": [permission],
+            }
         return False
 
 

@@ -21,10 +21,13 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
+from firelater import roles
+from firelater.factories import UserFactory
 from firelater.revocation import APPLICATION_NAME
 from tenants.models import Tenant
 from tenants.services import tenant_setup
@@ -93,11 +96,11 @@ def tenants(committed) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-d
         committed(drop)
 
 
-def _new_account(tenant: Any) -> Account:
+def _new_account(tenant: Any, role: str = roles.AGENT) -> Account:
     username = f"user-{secrets.token_hex(4)}"
     with tenant_context(tenant):
-        user = get_user_model().objects.create_user(username, password=PASSWORD)
-        token = Token.objects.create(user=user)
+        UserFactory(username=username, password=PASSWORD, roles=[role])
+        token = Token.objects.create(user=get_user_model().objects.get(username=username))
     return Account(tenant, username, token.key)
 
 
@@ -206,7 +209,24 @@ def _change_password(account: Account) -> None:
         user.save()
 
 
+def _remove_role(account: Account) -> None:
+    with tenant_context(account.tenant):
+        user = get_user_model().objects.get(username=account.username)
+        roles.user_roles_set(user=user, roles=[roles.REQUESTER])  # agent -> requester
+
+
+def _remove_role_by_raw_sql(account: Account) -> None:
+    with tenant_context(account.tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM auth_user_groups WHERE user_id ="
+            " (SELECT id FROM auth_user WHERE username = %s)",
+            [account.username],
+        )
+
+
 REVOCATIONS = [
+    _remove_role,
+    _remove_role_by_raw_sql,
     _delete_token,
     _update_token_key,
     _deactivate_user,
@@ -229,6 +249,39 @@ def test_a_revoked_token_is_refused_by_every_worker_within_one_second(
     answers = server.ask(account)
 
     assert answers == {pid: {401} for pid in answers}
+
+
+def _take_view_issue_from_the_role(tenant: Any, group_name: str) -> None:
+    with tenant_context(tenant):
+        Group.objects.get(name=group_name).permissions.remove(
+            Permission.objects.get(codename="view_issue", content_type__app_label="issues")
+        )
+
+
+def test_a_permission_taken_from_a_role_is_refused_by_every_worker_within_one_second(
+    server, tenants, committed
+):
+    """The workers keep each user's permissions with the cached token: a change to a role's
+    permissions (no token revoked) must reach them all as fast as a revocation."""
+    tenant = tenants["revoka"]
+    group_name = f"scratch-{secrets.token_hex(4)}"
+
+    def account_in_a_scratch_role() -> Account:
+        with tenant_context(tenant):
+            group = Group.objects.create(name=group_name)
+            group.permissions.set(Group.objects.get(name=roles.AGENT).permissions.all())
+            user = UserFactory(password=PASSWORD)
+            user.groups.set([group])
+            return Account(tenant, user.username, Token.objects.create(user=user).key)
+
+    account = committed(account_in_a_scratch_role)
+    server.warm(account)
+
+    committed(_take_view_issue_from_the_role, tenant, group_name)
+    time.sleep(REVOCATION_BOUND)
+    answers = server.ask(account)
+
+    assert answers == {pid: {403} for pid in answers}
 
 
 def _set_tenant_active(tenant: Any, active: bool) -> None:
