@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -94,15 +94,29 @@ def revoke_tokens_on_password_change(*, instance: Any, created: bool, **kwargs: 
 
 def connect_token_cache_signals() -> None:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
-    for model in (Token, get_user_model()):
+    user_model = get_user_model()
+    for model in (Token, user_model, Group):  # a group deleted takes its members' role
         for signal in (post_save, post_delete):
             signal.connect(
                 forget_cached_tokens,
                 sender=model,
                 dispatch_uid=f"forget-tokens-{signal is post_save}-{model._meta.label_lower}",
             )
+    # Roles and permissions: the cache keeps them with each user; a role removed also ends
+    # the user's tokens (in the database, firelater/migrations/0002, unseen by post_delete).
+    for through in (
+        user_model.groups.through,
+        user_model.user_permissions.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(
+            forget_cached_tokens,
+            sender=through,
+            dispatch_uid=f"forget-tokens-m2m-{through._meta.label_lower}",
+        )
     post_save.connect(
         revoke_tokens_on_password_change,
         sender=get_user_model(),
