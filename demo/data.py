@@ -21,7 +21,7 @@ from changes.factories import CHANGE_TEMPLATES, ChangeFactory
 from changes.models import Change
 from firelater.factories import UserFactory
 from firelater.models import Priority
-from firelater.roles import AGENT, user_roles, user_roles_set
+from firelater.roles import AGENT, REQUESTER, user_roles, user_roles_set
 from issues.factories import ISSUE_TEMPLATES, IssueFactory
 from issues.models import Issue
 from requests_app.factories import REQUEST_TEMPLATES, RequestFactory
@@ -72,7 +72,7 @@ def _created_at(rng: random.Random, now: datetime) -> datetime:
     return now - timedelta(days=age_days, minutes=rng.randint(0, 59))
 
 
-def _issue_rows(n, rng, now, users, apps) -> Iterator[Issue]:  # type: ignore[no-untyped-def]
+def _issue_rows(n, rng, now, users, apps, reporters) -> Iterator[Issue]:  # type: ignore[no-untyped-def]
     priorities, weights = zip(*PRIORITY_WEIGHTS.items(), strict=True)
     for _ in range(n):
         created = _created_at(rng, now)
@@ -93,7 +93,7 @@ def _issue_rows(n, rng, now, users, apps) -> Iterator[Issue]:  # type: ignore[no
             status=status,
             priority=priority,
             application=app,
-            reporter=rng.choice(users),
+            reporter=rng.choice(reporters),
             assignee=rng.choice(users) if status != Issue.Status.NEW else None,
             created_at=created,
             # Last touched some time after creation, never in the future.
@@ -199,6 +199,8 @@ def seed_tenant_demo(*, size: DemoSize, seed: int = 42) -> DemoCounts:
     now = timezone.now()
     users = [UserFactory(username=f"agent{i + 1}", roles=[AGENT]) for i in range(size.agents)]
     users += list(get_user_model().objects.filter(is_staff=True))
+    # Requesters file issues and requests (and see those), agents work them.
+    reporters = users + list(get_user_model().objects.filter(groups__name=REQUESTER))
 
     apps = Application.objects.bulk_create(
         ApplicationFactory.build(name=f"{name_seed} {i + 1}", description="")
@@ -229,10 +231,10 @@ def seed_tenant_demo(*, size: DemoSize, seed: int = 42) -> DemoCounts:
     n_changes = size.changes if size.changes is not None else size.issues // 5
     n_requests = size.requests if size.requests is not None else size.issues // 5
     issues = changes = requests = 0
-    for batch in _batched(_issue_rows(size.issues, rng, now, users, apps)):
+    for batch in _batched(_issue_rows(size.issues, rng, now, users, apps, reporters)):
         issues += len(Issue.objects.bulk_create(batch))
     for batch in _batched(_change_rows(n_changes, rng, now, apps)):
         changes += len(Change.objects.bulk_create(batch))
-    for batch in _batched(_request_rows(n_requests, rng, now, users)):
+    for batch in _batched(_request_rows(n_requests, rng, now, reporters)):
         requests += len(Request.objects.bulk_create(batch))
     return DemoCounts(len(users), len(apps), health, issues, changes, requests)

@@ -95,8 +95,10 @@ def user_roles_set(*, user: Any, roles: Iterable[str]) -> None:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"Unknown role(s): {', '.join(unknown)}. Roles: {', '.join(ROLES)}.")
-    groups = [Group.objects.get_or_create(name=role)[0] for role in roles]
-    user.groups.set(groups)
+    groups = {group.name: group for group in Group.objects.filter(name__in=roles)}
+    if len(groups) < len(set(roles)):  # a schema that predates its roles: make them now
+        groups = roles_ensure()
+    user.groups.set([groups[role] for role in roles])
     is_staff = bool(STAFF_ROLES & set(roles)) or user.is_superuser
     if user.is_staff != is_staff:
         user.is_staff = is_staff

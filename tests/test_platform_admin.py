@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from firelater import roles
 from tenants.models import Domain, Tenant
 from tests.conftest import ADMIN_PASSWORD
 from tests.utils import json_error
@@ -98,8 +100,9 @@ def test_the_platform_admin_creates_a_tenant_with_its_schema_and_domain(platform
     tenant = Tenant.objects.get(slug="viaadmin")
     assert tenant.schema_name == "viaadmin"
     assert list(tenant.domains.values_list("domain", flat=True)) == ["viaadmin.localhost"]
-    with tenant_context(tenant):  # migrated: the tenant's tables exist
+    with tenant_context(tenant):  # migrated: the tenant's tables exist, and its roles
         assert get_user_model().objects.count() == 0
+        assert sorted(Group.objects.values_list("name", flat=True)) == sorted(roles.ROLES)
     # The new host answers (a 401: it has no users yet), it is not an unknown host.
     json_error(Client(HTTP_HOST="viaadmin.localhost").get("/api/v1/issues/"), 401)
 
@@ -115,6 +118,7 @@ def test_the_platform_admin_creates_a_ready_tenant_with_a_staff_user(platform_br
     with tenant_context(tenant):
         user = get_user_model().objects.get(username="boss")
         assert user.is_staff
+        assert roles.user_roles(user) == [roles.TENANT_ADMIN]
         assert user.check_password("boss-pass-123")
     response = Client(HTTP_HOST="withstaff.localhost").post(
         "/api/v1/auth/token/", {"username": "boss", "password": "boss-pass-123"}

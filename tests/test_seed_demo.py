@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -13,6 +14,7 @@ from rest_framework.test import APIClient
 
 from applications.models import Application, ApplicationHealthScore
 from changes.models import Change
+from firelater import roles
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
@@ -122,3 +124,30 @@ def test_if_empty_still_seeds_an_empty_tenant(acme):
 def test_seed_demo_refuses_nonsense_sizes(db, options):
     with pytest.raises(CommandError):
         seed(**options)
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "dashboard"),
+    [
+        ("requester", roles.REQUESTER, 403),
+        ("agent", roles.AGENT, 200),
+        ("changemanager", roles.CHANGE_MANAGER, 200),
+        ("admin", roles.TENANT_ADMIN, 200),
+    ],
+)
+def test_the_demo_has_one_login_per_role(seeded_acme, username, role, dashboard):
+    assert f"{username} ({role})" in seeded_acme  # the command prints the logins
+    user = get_user_model().objects.get(username=username)
+    assert roles.user_roles(user) == [role]
+    client = APIClient(HTTP_HOST="acme.localhost")
+    response = client.post(
+        "/api/v1/auth/token/", {"username": username, "password": "firelater-demo"}, format="json"
+    )
+    assert response.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert client.get("/api/v1/dashboard/").status_code == dashboard
+    issues = client.get("/api/v1/issues/").json()["count"]
+    if role == roles.REQUESTER:  # the requester files some of the demo's issues, sees those
+        assert 0 < issues == Issue.objects.filter(reporter=user).count() < 300
+    else:
+        assert issues == 300
