@@ -204,6 +204,8 @@ AUTH_TOKEN_CACHE_TTL = env.float("AUTH_TOKEN_CACHE_TTL", default=30.0)
 # Seconds an API token lives from its creation; logging in after that issues a new key
 # (firelater.auth). Default 30 days.
 TOKEN_TTL = env.int("TOKEN_TTL", default=30 * 24 * 3600)
+if TOKEN_TTL <= 0:  # every token would be born expired
+    raise ImproperlyConfigured("TOKEN_TTL must be a positive number of seconds.")
 # The cache API and the admin's Cache page: tenant admins only (firelater.roles).
 CACHE_ADMIN_PERMISSION = "dashboard.administer_cache"
 AUTHENTICATION_BACKENDS = [

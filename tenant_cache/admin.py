@@ -1,8 +1,9 @@
 """The tenant admin's Cache page: this tenant's cache figures and invalidation by category.
 
 Include it with `path("admin/cache/", admin.site.admin_view(cache_admin_page),
-name="admin-cache")` (tenant_cache.urls does): staff only, CSRF-protected,
-never cached. Its template is admin/cache.html, shipped with this app.
+name="admin-cache")` (tenant_cache.urls does): staff only (holding CACHE_ADMIN_PERMISSION
+when it is set), CSRF-protected, never cached. Its template is admin/cache.html, shipped
+with this app.
 """
 
 from __future__ import annotations

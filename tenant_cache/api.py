@@ -101,13 +101,13 @@ class CacheAdministrators(permissions.BasePermission):
 
 STAFF_ERRORS = {
     401: OpenApiResponse(_Error, description="Not authenticated."),
-    403: OpenApiResponse(_Error, description="Not staff of this tenant."),
+    403: OpenApiResponse(_Error, description="Not a cache administrator of this tenant."),
     404: OpenApiResponse(_Error, description="Unknown host."),
 }
 
 
 class CacheStatsView(APIView):
-    """This tenant's cache figures (staff only)."""
+    """This tenant's cache figures (cache administrators: staff with CACHE_ADMIN_PERMISSION)."""
 
     permission_classes = [CacheAdministrators]
 
@@ -117,7 +117,7 @@ class CacheStatsView(APIView):
 
 
 class CacheInvalidateView(APIView):
-    """Drop this tenant's entries of one data category, or all of them (staff only)."""
+    """Drop this tenant's entries of one data category, or all of them (cache administrators)."""
 
     permission_classes = [CacheAdministrators]
 

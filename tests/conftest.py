@@ -90,7 +90,9 @@ def in_acme(acme: Tenant) -> Iterator[Tenant]:
 
 @pytest.fixture
 def acme_admin(in_acme: Tenant):  # type: ignore[no-untyped-def]
-    """acme's staff user (the one the API clients authenticate as)."""
+    """acme's admin: the tenant admin role, every permission of the tenant but no superuser
+    (the one the API clients authenticate as). Tests of what the other roles may do build
+    their users with `UserFactory(roles=[...])` (tests/security/test_roles.py)."""
     return get_user_model().objects.get(username="admin")
 
 
@@ -107,7 +109,8 @@ def _tenant_client(tenant: Tenant, *, authenticated: bool = True) -> APIClient:
 
 @pytest.fixture
 def acme_api(acme: Tenant) -> APIClient:
-    """An API client for acme.localhost, authenticated with acme's admin token."""
+    """An API client for acme.localhost, authenticated with acme's admin token (the tenant
+    admin role)."""
     return _tenant_client(acme)
 
 
