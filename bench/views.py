@@ -65,12 +65,19 @@ class DrfAnonymousView(APIView):
         return Response({"ok": True})
 
 
-class TrivialView(APIView):
+class DashboardReaderView(APIView):
+    """The peers' base: the role check the dashboard makes (firelater.permissions), so each
+    is compared with the overview like for like."""
+
+    required_permissions = ("dashboard.view_dashboard",)
+
+
+class TrivialView(DashboardReaderView):
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
 
 
-class NoCacheOverview(APIView):
+class NoCacheOverview(DashboardReaderView):
     def get(self, request: Request) -> Response:
         return Response(camelize(selectors.overview().value))
 
@@ -79,7 +86,7 @@ class NoCacheOverview(APIView):
 # would hand an authenticated user's page to an anonymous request for the same URL.
 @method_decorator(cache_page(CACHE_PAGE_TTL), name="dispatch")
 @method_decorator(vary_on_headers("Authorization"), name="dispatch")
-class CachePageOverview(APIView):
+class CachePageOverview(DashboardReaderView):
     def get(self, request: Request) -> Response:
         return Response(camelize(selectors.overview().value))
 
@@ -139,6 +146,6 @@ def orm_overview() -> dict[str, Any]:
     }
 
 
-class OrmOverview(APIView):
+class OrmOverview(DashboardReaderView):
     def get(self, request: Request) -> Response:
         return Response(camelize(orm_overview()))
