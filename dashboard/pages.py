@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -276,10 +275,9 @@ def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
 @login_required
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("dashboard.view_dashboard"):
-        # One cached value per tenant: gated by role, before the cache is touched.
-        raise PermissionDenied(
-            "Your role may not read the dashboard: it needs dashboard.view_dashboard."
-        )
+        # One cached value per tenant: gated by role, before the cache is touched. A page
+        # (a requester lands here after logging in), not the API's JSON 403.
+        return render(request, "dashboard/forbidden.html", status=403)
     days = trend_days(request.GET.get("days"))
     try:
         context, statuses = dashboard_context(days)

@@ -99,6 +99,25 @@ class RecordSerializer(ModelSerializer):
     HEAD = ("id", "number", "title", "description", "status")
     TAIL = ("created_at", "updated_at")
     READ_ONLY = ("id", "number", "created_at", "updated_at")
+    # Fields that only whoever works the records (the model's change permission: agents
+    # and above) sets. For anyone else, a requester filing one, they are read-only: DRF
+    # ignores them in the body, so a new record starts as the model's default (new,
+    # unassigned, the priority's SLA) instead of as whatever its filer chose.
+    WORKER_FIELDS: tuple[str, ...] = ()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if self.WORKER_FIELDS and user is not None and not user.has_perm(self._change_perm()):
+            for name in self.WORKER_FIELDS:
+                fields[name].read_only = True
+                fields[name].required = False
+        return fields
+
+    def _change_perm(self) -> str:
+        opts = self.Meta.model._meta  # type: ignore[attr-defined]
+        return f"{opts.app_label}.change_{opts.model_name}"
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

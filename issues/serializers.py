@@ -24,3 +24,5 @@ class IssueSerializer(RecordSerializer):
             *("resolved_at", "sla_due_at"),
         ]
         read_only_fields = [*RecordSerializer.READ_ONLY, "reporter", "resolved_at"]
+
+    WORKER_FIELDS = ("status", "assignee", "sla_due_at")

@@ -18,3 +18,5 @@ class RequestSerializer(RecordSerializer):
             *("due_at", "fulfilled_at"),
         ]
         read_only_fields = [*RecordSerializer.READ_ONLY, "requester", "fulfilled_at"]
+
+    WORKER_FIELDS = ("status",)

@@ -146,6 +146,33 @@ def test_a_requesters_new_issue_is_theirs_and_they_see_it(acme, people):
     assert client.get(f"/api/v1/issues/{created.json()['id']}/").status_code == 200
 
 
+def test_a_requester_files_records_but_does_not_set_what_agents_decide(acme, people):
+    """Status, assignee and SLA are the agents': a requester's body cannot resolve its
+    own issue, hand it to someone or push its SLA out; an agent's can."""
+    agent = people[roles.AGENT]
+    far = "2030-01-01T00:00:00Z"
+    chosen = {"status": "resolved", "assignee": agent.pk, "slaDueAt": far}
+    filed = _api(acme, people[roles.REQUESTER]).post(
+        "/api/v1/issues/", {"title": "Printer on fire", "priority": "high", **chosen}, format="json"
+    )
+    assert filed.status_code == 201, filed.content
+    body = filed.json()
+    assert (body["status"], body["assignee"], body["priority"]) == ("new", None, "high")
+    assert body["slaDueAt"] != far  # the priority's SLA, not the filer's
+    request = _api(acme, people[roles.REQUESTER]).post(
+        "/api/v1/requests/", {"title": "New laptop", "status": "fulfilled"}, format="json"
+    )
+    assert request.status_code == 201, request.content
+    assert request.json()["status"] == "submitted"
+
+    worked = _api(acme, agent).post(
+        "/api/v1/issues/", {"title": "Disk full", **chosen}, format="json"
+    )
+    assert worked.status_code == 201, worked.content
+    assert (worked.json()["status"], worked.json()["assignee"]) == ("resolved", agent.pk)
+    assert worked.json()["slaDueAt"] == far
+
+
 # --- Change approval -----------------------------------------------------------------------
 
 
@@ -307,8 +334,11 @@ def test_a_requester_gets_403_from_every_dashboard_entry_and_leaves_no_cache_ent
     for url in DASHBOARD_URLS:
         body = json_error(client.get(url), 403)
         assert body["requiredPermissions"] == ["dashboard.view_dashboard"]
-    page = json_error(_browser(acme, people[roles.REQUESTER]).get("/"), 403)
-    assert "dashboard.view_dashboard" in page["detail"]
+    page = _browser(acme, people[roles.REQUESTER]).get("/")  # where a login lands
+    assert page.status_code == 403
+    assert page["Content-Type"].startswith("text/html")
+    assert "Your role does not include the dashboard" in page.content.decode()
+    assert "Content-Security-Policy" in page
     assert _tenant_keys("acme") == set()  # nothing computed, nothing stored, nothing counted
 
 
