@@ -7,6 +7,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from changes import workflow
 from changes.models import Change
 
 CHANGE_TEMPLATES = [
@@ -33,4 +34,9 @@ class ChangeFactory(factory.django.DjangoModelFactory):
     scheduled_start = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=2))
     scheduled_end = factory.LazyAttribute(
         lambda o: o.scheduled_start + timedelta(hours=2) if o.scheduled_start else None
+    )
+    # An ended change records its status's default outcome, as change_create would.
+    outcome = factory.LazyAttribute(lambda o: workflow.DEFAULT_OUTCOME.get(o.status))
+    completed_at = factory.LazyAttribute(
+        lambda o: (o.scheduled_end or o.created_at) if o.outcome is not None else None
     )

@@ -19,12 +19,15 @@ from rest_framework import serializers
 
 from applications.models import Application, ApplicationHealthScore
 from changes.models import Change
+from cloud.models import CloudCostReport
 from dashboard import schema, selectors
 from issues.models import Issue
-from requests_app.models import Request
+from requests_app.models import CatalogItem, Request
 from tenant_cache import CacheEntry, Expiring, registry
 
 ISSUES, CHANGES, REQUESTS, HEALTH = "issues", "changes", "requests", "health"
+CATALOG, CLOUD = "catalog", "cloud"
+# The categories the overview and the mobile summary read (not the catalog or cloud costs).
 DATA_CATEGORIES = (ISSUES, CHANGES, REQUESTS, HEALTH)
 # Which data category each model's writes belong to (dashboard.apps watches them).
 WATCHED = {
@@ -33,6 +36,8 @@ WATCHED = {
     Change: CHANGES,
     Application: HEALTH,
     ApplicationHealthScore: HEALTH,
+    CatalogItem: CATALOG,
+    CloudCostReport: CLOUD,
 }
 
 
@@ -228,6 +233,92 @@ MOBILE = _declare(
     response=schema.MobileResponse,
 )
 
+
+class CriticalParams(serializers.Serializer):
+    limit = serializers.IntegerField(
+        min_value=1, max_value=100, default=5, help_text="How many applications"
+    )
+
+
+class ByItemParams(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=30, help_text="Days back, today included"
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=100, default=10, help_text="How many catalog items"
+    )
+
+
+class MonthsParams(serializers.Serializer):
+    months = serializers.IntegerField(
+        min_value=1, max_value=36, default=6, help_text="Months back, this one included"
+    )
+
+
+SLA_COMPLIANCE = _declare(
+    "sla_compliance",
+    selectors.sla_compliance,
+    (ISSUES,),
+    path="sla/compliance",
+    summary="SLA compliance per priority of the issues created in the period",
+    ttl_name="trends",
+    fields=_fields(issues="priority created_at sla_due_at resolved_at"),
+    response=schema.SlaCompliance(many=True),
+    params=DaysParams,
+    examples=("?days=7", "?days=365"),
+)
+CHANGE_SUCCESS = _declare(
+    "change_success",
+    selectors.change_success_rate,
+    (CHANGES,),
+    path="changes/success-rate",
+    summary="Changes ended per day by outcome, and the success rate",
+    ttl_name="trends",
+    fields=_fields(changes="completed_at outcome"),
+    response=schema.ChangeSuccessDay(many=True),
+    params=DaysParams,
+    examples=("?days=7", "?days=365"),
+)
+CRITICAL_APPLICATIONS = _declare(
+    "critical_applications",
+    selectors.critical_applications,
+    (HEALTH,),
+    path="applications/critical",
+    summary="Applications below the warning threshold, lowest score first",
+    ttl_name="health",
+    fields=_fields(health="name tier score calculated_at application_id"),
+    response=schema.CriticalApplications,
+    params=CriticalParams,
+    examples=("?limit=1", "?limit=100"),
+)
+REQUESTS_BY_ITEM = _declare(
+    "requests_by_item",
+    selectors.requests_by_catalog_item,
+    (REQUESTS, CATALOG),
+    path="requests/by-item",
+    summary="Service requests per catalog item, the most requested first",
+    ttl_name="trends",
+    fields=_fields(
+        requests="catalog_item_id created_at fulfilled_at",
+        catalog="name fulfilment_target_hours",
+    ),
+    response=schema.CatalogItemRequests(many=True),
+    params=ByItemParams,
+    examples=("?days=7&limit=3", "?days=365&limit=100"),
+)
+CLOUD_COSTS = _declare(
+    "cloud_costs",
+    selectors.cloud_costs,
+    (CLOUD,),
+    path="cloud/costs",
+    summary="Cloud costs per month and currency, with the split per provider",
+    ttl_name="trends",
+    fields=_fields(cloud="provider account currency period_type total_cost period_start"),
+    response=schema.CloudCostMonth(many=True),
+    params=MonthsParams,
+    examples=("?months=1", "?months=36"),
+)
+
 ENTRIES = (
     OVERVIEW,
     TRENDS,
@@ -238,6 +329,11 @@ ENTRIES = (
     CHANGES_UPCOMING,
     REQUESTS_BY_STATUS,
     MOBILE,
+    SLA_COMPLIANCE,
+    CHANGE_SUCCESS,
+    CRITICAL_APPLICATIONS,
+    REQUESTS_BY_ITEM,
+    CLOUD_COSTS,
 )
 # The cache entries alone, in the same order (warm_cache, stats and tests iterate these).
 DASHBOARD_ENTRIES = tuple(e.cache for e in ENTRIES)

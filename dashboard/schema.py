@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from applications.models import HealthStatus
 from changes.models import Change
+from cloud.models import CloudProvider
 from firelater.models import Priority
 from firelater.openapi import ErrorSerializer
 from issues.models import Issue
@@ -138,6 +139,79 @@ class MobileResponse(
     )
 ):
     generated_at = serializers.DateTimeField()
+
+
+class SlaCompliance(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    total = serializers.IntegerField(help_text="Issues created in the period with an SLA.")
+    within_sla = serializers.IntegerField()
+    breached = serializers.IntegerField(
+        help_text="Resolved after their SLA due time, or unresolved past it."
+    )
+    compliance_rate = serializers.FloatField(
+        allow_null=True, help_text="Percent within SLA, one decimal; null when total is 0."
+    )
+
+
+class ChangeSuccessDay(serializers.Serializer):
+    date = serializers.DateField()
+    completed = serializers.IntegerField(help_text="Changes whose outcome was recorded that day.")
+    successful = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    rolled_back = serializers.IntegerField()
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="Percent successful, one decimal; null when none ended."
+    )
+
+
+class CriticalApplication(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    tier = serializers.IntegerField(min_value=1, max_value=4)
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    calculated_at = serializers.DateTimeField()
+    trend = serializers.ChoiceField(
+        choices=["improving", "stable", "declining"],
+        allow_null=True,
+        help_text="The latest score against the one before; null with a single score.",
+    )
+
+
+class CriticalApplications(serializers.Serializer):
+    total = serializers.IntegerField(help_text="All applications below the threshold.")
+    applications = CriticalApplication(many=True)
+
+
+class CatalogItemRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CatalogItemRequests(serializers.Serializer):
+    item = CatalogItemRef()
+    count = serializers.IntegerField(help_text="Requests for it created in the period.")
+    fulfilled = serializers.IntegerField()
+    fulfilment_rate = serializers.FloatField(help_text="Percent fulfilled, one decimal.")
+    within_target = serializers.IntegerField(
+        help_text="Fulfilled within the item's fulfilment target."
+    )
+
+
+class ProviderCost(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=CloudProvider.choices)
+    total_cost = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class CloudCostMonth(serializers.Serializer):
+    month = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}$", help_text="YYYY-MM")
+    currency = serializers.CharField(help_text="ISO 4217; one row per month and currency.")
+    total_cost = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="A decimal string."
+    )
+    change_percent = serializers.FloatField(
+        allow_null=True, help_text="On the month before, one decimal; null without a cost then."
+    )
+    providers = ProviderCost(many=True)
 
 
 X_CACHE = OpenApiParameter(

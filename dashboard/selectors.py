@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -145,7 +146,7 @@ def _time_params() -> dict[str, Any]:
         "warning_min": WARNING_MIN_SCORE,
         "issue_open": _status_list(Issue.OPEN_STATUSES),
         "request_open": _status_list(Request.OPEN_STATUSES),
-        "change_inactive": [Change.Status.DRAFT.value, Change.Status.CANCELLED.value],
+        "change_inactive": [Change.Status.DRAFT.value, *_status_list(Change.INACTIVE_STATUSES)],
     }
 
 
@@ -321,14 +322,14 @@ WITH upcoming AS (
     FROM changes_change c
     LEFT JOIN applications_application a ON a.id = c.application_id
     WHERE c.scheduled_start >= %(now)s AND c.scheduled_start < %(end)s
-      AND c.status <> %(cancelled)s
+      AND c.status <> ALL(%(inactive)s)
     ORDER BY c.scheduled_start, c.id
     LIMIT %(limit)s
 )
 SELECT u.id, u.number, u.title, u.status, u.risk, u.type, u.scheduled_start,
        u.scheduled_end, u.application_id, u.application_name, u.total,
        (SELECT min(scheduled_start) FROM changes_change
-         WHERE scheduled_start >= %(end)s AND status <> %(cancelled)s) AS next_entering
+         WHERE scheduled_start >= %(end)s AND status <> ALL(%(inactive)s)) AS next_entering
 FROM (SELECT 1) AS one
 LEFT JOIN upcoming u ON true
 ORDER BY u.scheduled_start, u.id
@@ -336,7 +337,8 @@ ORDER BY u.scheduled_start, u.id
 
 
 def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
-    """Changes whose scheduled start falls in the next `days` days (not cancelled). Right
+    """Changes whose scheduled start falls in the next `days` days (not rejected,
+    cancelled or closed). Right
     until the first of them starts (it leaves the window) or the next later one comes
     within `days` (it enters)."""
     now = timezone.now()
@@ -345,7 +347,7 @@ def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
         "now": now,
         "end": now + window,
         "limit": limit,
-        "cancelled": Change.Status.CANCELLED.value,
+        "inactive": _status_list(Change.INACTIVE_STATUSES),
     }
     rows = _fetch_all(_UPCOMING_SQL, params)
     next_entering = rows[0][-1]
@@ -401,16 +403,16 @@ _MOBILE_SQL = (
         (SELECT count(*) FROM requests_app_request WHERE status = 'pending_approval'),
         (SELECT count(*) FROM changes_change
           WHERE scheduled_start >= %(now)s AND scheduled_start < %(upcoming_end)s
-            AND status <> 'cancelled'),
+            AND status <> ALL(%(upcoming_excluded)s)),
         (SELECT count(*) FROM app_health WHERE status = 'critical'),
         -- when a figure changes by the clock: an SLA passing, a change leaving or entering
         -- the upcoming window
         (SELECT min(sla_due_at) FROM issues_issue
           WHERE status = ANY(%(issue_open)s) AND sla_due_at >= %(now)s),
         (SELECT min(scheduled_start) FROM changes_change
-          WHERE scheduled_start >= %(now)s AND status <> 'cancelled'),
+          WHERE scheduled_start >= %(now)s AND status <> ALL(%(upcoming_excluded)s)),
         (SELECT min(scheduled_start) FROM changes_change
-          WHERE scheduled_start >= %(upcoming_end)s AND status <> 'cancelled')
+          WHERE scheduled_start >= %(upcoming_end)s AND status <> ALL(%(upcoming_excluded)s))
 """
 )
 
@@ -421,6 +423,7 @@ def mobile_summary() -> Expiring:
     params = _time_params()
     window = dt.timedelta(days=UPCOMING_DAYS)
     params["upcoming_end"] = params["now"] + window
+    params["upcoming_excluded"] = _status_list(Change.INACTIVE_STATUSES)
     *row, next_sla_due, next_start, next_entering = _fetch_one(_MOBILE_SQL, params)
     names = [
         "open_issues",
@@ -438,3 +441,278 @@ def mobile_summary() -> Expiring:
     summary["generated_at"] = params["now"]
     entering = next_entering - window if next_entering is not None else None
     return Expiring(summary, _earliest(next_sla_due, next_start, entering))
+
+
+def _percent(part: int, whole: int) -> float | None:
+    """part / whole as a percentage with one decimal; None when there is nothing to rate."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _window(days: int) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+    """The last `days` local days (today included): first and last day, the first day's
+    local midnight, and the next local midnight (when the window moves)."""
+    tz = _tz()
+    last_day = timezone.now().astimezone(tz).date()
+    first_day = last_day - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
+    midnight = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return first_day, last_day, start, midnight
+
+
+# Issues created in the window that have an SLA; breached: resolved after it, or still
+# unresolved past it. resolved_at is set exactly while an issue is resolved or closed.
+_SLA_SQL = """
+SELECT i.priority,
+       count(*) AS total,
+       count(*) FILTER (WHERE i.resolved_at > i.sla_due_at
+                           OR (i.resolved_at IS NULL AND i.sla_due_at < p.now)) AS breached,
+       min(i.sla_due_at) FILTER (WHERE i.resolved_at IS NULL AND i.sla_due_at >= p.now)
+           AS next_breach
+FROM issues_issue i
+CROSS JOIN (SELECT %(now)s::timestamptz AS now) p
+WHERE i.created_at >= %(start)s AND i.sla_due_at IS NOT NULL
+GROUP BY i.priority
+"""
+
+
+def sla_compliance(*, days: int = 30) -> Expiring:
+    """Per priority (critical to low, every one present): issues created in the last
+    `days` days with an SLA, how many met it and how many breached it. Right until the
+    next unresolved issue's SLA passes or local midnight (the window moves)."""
+    _first, _last, start, midnight = _window(days)
+    now = timezone.now()
+    rows = {row[0]: row[1:] for row in _fetch_all(_SLA_SQL, {"start": start, "now": now})}
+    result = []
+    for priority in Priority.values:
+        total, breached, _next = rows.get(priority, (0, 0, None))
+        result.append(
+            {
+                "priority": priority,
+                "total": total,
+                "within_sla": total - breached,
+                "breached": breached,
+                "compliance_rate": _percent(total - breached, total),
+            }
+        )
+    next_breach = _earliest(*(row[2] for row in rows.values()))
+    return Expiring(result, _earliest(next_breach, midnight))
+
+
+# Changes whose outcome was recorded in the window, per local day (index-only scan of
+# change_completed_idx); closed changes keep their outcome, so they still count.
+_SUCCESS_SQL = """
+WITH days AS (
+    SELECT generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day')::date AS day
+),
+ended AS (
+    SELECT (completed_at AT TIME ZONE %(tz)s)::date AS day,
+           count(*) AS completed,
+           count(*) FILTER (WHERE outcome = 'successful') AS successful,
+           count(*) FILTER (WHERE outcome = 'failed') AS failed,
+           count(*) FILTER (WHERE outcome = 'rolled_back') AS rolled_back
+    FROM changes_change
+    WHERE completed_at >= %(start)s
+    GROUP BY 1
+)
+SELECT days.day, coalesce(completed, 0), coalesce(successful, 0), coalesce(failed, 0),
+       coalesce(rolled_back, 0)
+FROM days LEFT JOIN ended ON ended.day = days.day
+ORDER BY days.day
+"""
+
+
+def change_success_rate(*, days: int = 30) -> Expiring:
+    """Per local day of the last `days` (every day present): changes that ended that day,
+    by outcome, and the share that succeeded. Right until local midnight."""
+    first_day, last_day, start, midnight = _window(days)
+    rows = _fetch_all(
+        _SUCCESS_SQL,
+        {"first_day": first_day, "last_day": last_day, "start": start, "tz": settings.TIME_ZONE},
+    )
+    return Expiring(
+        [
+            {
+                "date": day.isoformat(),
+                "completed": completed,
+                "successful": successful,
+                "failed": failed,
+                "rolled_back": rolled_back,
+                "success_rate": _percent(successful, completed),
+            }
+            for day, completed, successful, failed, rolled_back in rows
+        ],
+        midnight,
+    )
+
+
+# Each application's two latest scores (a LATERAL walk of health_app_calculated_idx per
+# application), the critical ones lowest first; total counts them all.
+_CRITICAL_APPS_SQL = """
+WITH scored AS (
+    SELECT a.id, a.name, a.tier, s.scores[1] AS score, s.at[1] AS calculated_at,
+           s.scores[2] AS previous
+    FROM applications_application a
+    CROSS JOIN LATERAL (
+        SELECT array_agg(h.score ORDER BY h.calculated_at DESC, h.id DESC) AS scores,
+               array_agg(h.calculated_at ORDER BY h.calculated_at DESC, h.id DESC) AS at
+        FROM (
+            SELECT hs.id, hs.score, hs.calculated_at
+            FROM applications_applicationhealthscore hs
+            WHERE hs.application_id = a.id
+            ORDER BY hs.calculated_at DESC, hs.id DESC
+            LIMIT 2
+        ) h
+    ) s
+),
+critical AS (
+    SELECT *, count(*) OVER () AS total FROM scored WHERE score < %(warning_min)s
+)
+SELECT id, name, tier, score, calculated_at, previous, total
+FROM critical
+ORDER BY score, name, id
+LIMIT %(limit)s
+"""
+
+
+def _trend(score: int, previous: int | None) -> str | None:
+    if previous is None:
+        return None
+    if score > previous:
+        return "improving"
+    return "declining" if score < previous else "stable"
+
+
+def critical_applications(*, limit: int = 5) -> dict[str, Any]:
+    """Applications whose latest score is below the warning threshold, lowest first (the
+    first `limit`), with the direction of their last change; total counts them all."""
+    rows = _fetch_all(_CRITICAL_APPS_SQL, {"warning_min": WARNING_MIN_SCORE, "limit": limit})
+    return {
+        "total": rows[0][6] if rows else 0,
+        "applications": [
+            {
+                "id": app_id,
+                "name": name,
+                "tier": tier,
+                "score": score,
+                "calculated_at": calculated_at,
+                "trend": _trend(score, previous),
+            }
+            for app_id, name, tier, score, calculated_at, previous, _total in rows
+        ],
+    }
+
+
+# Requests created in the window that name a catalog item (an index-only range scan of
+# request_item_created_idx), per item, the busiest first.
+_BY_ITEM_SQL = """
+WITH per_item AS (
+    SELECT r.catalog_item_id AS item_id,
+           count(*) AS requests,
+           count(r.fulfilled_at) AS fulfilled,
+           count(*) FILTER (
+               WHERE r.fulfilled_at <= r.created_at
+                     + make_interval(hours => c.fulfilment_target_hours)) AS within_target
+    FROM requests_app_request r
+    JOIN requests_app_catalogitem c ON c.id = r.catalog_item_id
+    WHERE r.created_at >= %(start)s AND r.catalog_item_id IS NOT NULL
+    GROUP BY r.catalog_item_id
+)
+SELECT p.item_id, c.name, p.requests, p.fulfilled, p.within_target
+FROM per_item p JOIN requests_app_catalogitem c ON c.id = p.item_id
+ORDER BY p.requests DESC, c.name, p.item_id
+LIMIT %(limit)s
+"""
+
+
+def requests_by_catalog_item(*, days: int = 30, limit: int = 10) -> Expiring:
+    """The `limit` catalog items most requested in the last `days` days: requests, how
+    many were fulfilled, the fulfilment rate and how many met the item's target. Right
+    until local midnight (the window moves)."""
+    _first, _last, start, midnight = _window(days)
+    rows = _fetch_all(_BY_ITEM_SQL, {"start": start, "limit": limit})
+    return Expiring(
+        [
+            {
+                "item": {"id": item_id, "name": name},
+                "count": count,
+                "fulfilled": fulfilled,
+                "fulfilment_rate": _percent(fulfilled, count),
+                "within_target": within_target,
+            }
+            for item_id, name, count, fulfilled, within_target in rows
+        ],
+        midnight,
+    )
+
+
+# Month totals per currency and provider: a month's monthly reports, or for an account
+# without one that month, the sum of its daily reports (never both).
+_CLOUD_SQL = """
+WITH reports AS (
+    SELECT provider, account, currency, period_type, total_cost,
+           date_trunc('month', period_start)::date AS month
+    FROM cloud_cloudcostreport
+    WHERE period_start >= %(first_month)s AND period_start < %(end_month)s
+),
+counted AS (
+    SELECT r.* FROM reports r
+    WHERE r.period_type = 'monthly'
+       OR NOT EXISTS (
+           SELECT 1 FROM reports m
+           WHERE m.period_type = 'monthly' AND m.provider = r.provider
+             AND m.account = r.account AND m.month = r.month)
+)
+SELECT month, currency, provider, sum(total_cost)
+FROM counted
+GROUP BY month, currency, provider
+ORDER BY month, currency, provider
+"""
+
+
+def _months_back(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def cloud_costs(*, months: int = 6) -> Expiring:
+    """Per month of the last `months` (this one included, every month present) and
+    currency: the total cost (a decimal string), the change on the month before (percent,
+    one decimal; None without a cost to compare with) and the split per provider. Right
+    until the next local month starts."""
+    this_month = timezone.now().astimezone(_tz()).date().replace(day=1)
+    first_month = _months_back(this_month, months - 1)
+    # One month more, for the first month's change on the one before.
+    rows = _fetch_all(
+        _CLOUD_SQL,
+        {
+            "first_month": _months_back(first_month, 1),
+            "end_month": _months_back(this_month, -1),
+        },
+    )
+    totals: dict[tuple[dt.date, str], dict[str, Decimal]] = {}
+    for month, currency, provider, cost in rows:
+        totals.setdefault((month, currency), {})[provider] = cost
+    currencies = sorted({currency for _month, currency in totals}) or []
+    result = []
+    for offset in range(months - 1, -1, -1):
+        month = _months_back(this_month, offset)
+        previous_month = _months_back(month, 1)
+        for currency in currencies:
+            providers = totals.get((month, currency), {})
+            total = sum(providers.values(), Decimal(0))
+            previous = sum(totals.get((previous_month, currency), {}).values(), Decimal(0))
+            change = round(float((total - previous) * 100 / previous), 1) if previous else None
+            result.append(
+                {
+                    "month": f"{month:%Y-%m}",
+                    "currency": currency,
+                    "total_cost": f"{total:.2f}",
+                    "change_percent": change,
+                    "providers": [
+                        {"provider": p, "total_cost": f"{c:.2f}"}
+                        for p, c in sorted(providers.items())
+                    ],
+                }
+            )
+    next_month = dt.datetime.combine(_months_back(this_month, -1), dt.time.min, tzinfo=_tz())
+    return Expiring(result, next_month)

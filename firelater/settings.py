@@ -60,6 +60,7 @@ TENANT_APPS = [
     "issues",
     "requests_app",
     "changes",
+    "cloud",
     "dashboard",
     "demo",
 ]
@@ -418,6 +419,10 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "requests_app.models.RequestStatus",
         "ChangeStatusEnum": "changes.models.ChangeStatus",
         "ChangeTypeEnum": "changes.models.ChangeType",
+        "ChangeOutcomeEnum": "changes.models.ChangeOutcome",
+        "CloudProviderEnum": "cloud.models.CloudProvider",
+        "PeriodTypeEnum": "cloud.models.PeriodType",
+        "ChangeTrendEnum": ["improving", "stable", "declining"],
         "LevelEnum": "firelater.models.Priority",  # priorities and change risks share it
         "HealthStatusEnum": "applications.models.HealthStatus",
         "ActivityTypeEnum": ["issue", "change", "request"],

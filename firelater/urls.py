@@ -10,13 +10,14 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from applications.views import ApplicationViewSet
 from changes.views import ChangeViewSet
+from cloud.views import CloudCostReportViewSet
 from dashboard.pages import dashboard_page
 from dashboard.views import DashboardViewSet
 from firelater.admin import LoginAttemptAdmin, UserAdmin
 from firelater.api_docs import SwaggerView, redoc_view
 from firelater.auth import ObtainTokenView
 from issues.views import IssueViewSet
-from requests_app.views import RequestViewSet
+from requests_app.views import CatalogItemViewSet, RequestViewSet
 
 
 class Router(DefaultRouter):
@@ -33,6 +34,8 @@ router.register("issues", IssueViewSet, basename="issue")
 router.register("requests", RequestViewSet, basename="request")
 router.register("changes", ChangeViewSet, basename="change")
 router.register("applications", ApplicationViewSet, basename="application")
+router.register("catalog-items", CatalogItemViewSet, basename="catalog-item")
+router.register("cloud-costs", CloudCostReportViewSet, basename="cloud-cost")
 router.register("dashboard", DashboardViewSet, basename="dashboard")
 
 admin.site.site_header = "FireLater"

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from firelater.models import (
     NotBeforeCreated,
@@ -58,6 +59,13 @@ class Issue(Ticket):
             *Ticket.Meta.indexes,
             models.Index(fields=["resolved_at"], name="issue_resolved_idx"),
             models.Index(fields=["sla_due_at"], name="issue_sla_due_idx"),
+            # SLA compliance over a recent window: an index-only range scan.
+            models.Index(
+                fields=["created_at"],
+                include=["priority", "sla_due_at", "resolved_at"],
+                condition=Q(sla_due_at__isnull=False),
+                name="issue_sla_window_idx",
+            ),
         ]
         constraints = [
             *choices_valid("issue", status=IssueStatus),

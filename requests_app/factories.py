@@ -9,7 +9,17 @@ from django.utils import timezone
 
 from firelater.factories import UserFactory
 from firelater.models import Priority
-from requests_app.models import Request
+from requests_app.models import CatalogItem, Request
+
+CATALOG = [
+    ("Laptop", "Hardware", 72),
+    ("Monitor", "Hardware", 48),
+    ("VPN access", "Access", 8),
+    ("Shared drive access", "Access", 24),
+    ("Design software licence", "Software", 24),
+    ("Mailing list", "Collaboration", 8),
+    ("MFA device reset", "Access", 4),
+]
 
 REQUEST_TEMPLATES = [
     "New laptop for {who}",
@@ -19,6 +29,15 @@ REQUEST_TEMPLATES = [
     "Mailing list for the {who} team",
     "Reset MFA device for {who}",
 ]
+
+
+class CatalogItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogItem
+
+    name = factory.Sequence(lambda n: f"{CATALOG[n % len(CATALOG)][0]} {n // len(CATALOG) + 1}")
+    category = factory.Sequence(lambda n: CATALOG[n % len(CATALOG)][1])
+    fulfilment_target_hours = factory.Sequence(lambda n: CATALOG[n % len(CATALOG)][2])
 
 
 class RequestFactory(factory.django.DjangoModelFactory):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import django_filters
+
 from firelater.filters import RecordFilter, choices_filter, moment_range
 from firelater.models import Priority
-from requests_app.models import Request
+from requests_app.models import CatalogItem, Request
 
 
 class RequestFilter(RecordFilter):
@@ -14,4 +16,10 @@ class RequestFilter(RecordFilter):
 
     class Meta:
         model = Request
-        fields = ["status", "priority", "requester"]
+        fields = ["status", "priority", "requester", "catalog_item"]
+
+
+class CatalogItemFilter(django_filters.FilterSet):
+    class Meta:
+        model = CatalogItem
+        fields = ["category", "active"]

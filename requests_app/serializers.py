@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from firelater.serializers import RecordSerializer, UserSummarySerializer
-from requests_app.models import Request
+from firelater.serializers import ModelSerializer, RecordSerializer, UserSummarySerializer
+from requests_app.models import CatalogItem, Request
+
+
+class CatalogItemSerializer(ModelSerializer):
+    class Meta:
+        model = CatalogItem
+        fields = ["id", "name", "category", "active", "fulfilment_target_hours", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"fulfilment_target_hours": {"min_value": 1, "max_value": 8760}}
 
 
 class RequestSerializer(RecordSerializer):
@@ -13,7 +21,7 @@ class RequestSerializer(RecordSerializer):
         model = Request
         fields = [
             *RecordSerializer.HEAD,
-            *("priority", "requester"),
+            *("priority", "requester", "catalog_item"),
             *RecordSerializer.TAIL,
             *("due_at", "fulfilled_at"),
         ]

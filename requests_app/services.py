@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from firelater.services import save_changes, ticket_bulk_set_status
-from requests_app.models import Request
+from firelater.services import apply_changes, save_changes, ticket_bulk_set_status
+from requests_app.models import CatalogItem, Request
 
 
 @transaction.atomic
@@ -39,3 +39,26 @@ def request_bulk_set_status(*, queryset: QuerySet[Request], status: str) -> int:
 @transaction.atomic
 def request_delete(*, service_request: Request) -> None:
     service_request.delete()
+
+
+@transaction.atomic
+def catalog_item_create(**fields: Any) -> CatalogItem:
+    item = CatalogItem(**fields)
+    item.full_clean()
+    item.save()
+    return item
+
+
+@transaction.atomic
+def catalog_item_update(*, item: CatalogItem, data: dict[str, Any]) -> CatalogItem:
+    changed = apply_changes(item, data)
+    if changed:
+        item.full_clean()
+        item.save(update_fields=changed)
+    return item
+
+
+@transaction.atomic
+def catalog_item_delete(*, item: CatalogItem) -> None:
+    """Delete an item no request names (PROTECT: otherwise a ProtectedError)."""
+    item.delete()

@@ -35,7 +35,9 @@ def records(acme_admin):  # type: ignore[no-untyped-def]
             IssueFactory(reporter=acme_admin, title="Printer jam", status="assigned"),
         ],
         "request": RequestFactory(requester=acme_admin, title="New laptop"),
-        "change": ChangeFactory(title="Rotate certificates", application=application),
+        "change": ChangeFactory(
+            title="Rotate certificates", application=application, status="submitted"
+        ),
         "application": application,
     }
 

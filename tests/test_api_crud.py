@@ -266,12 +266,12 @@ def test_a_change_can_be_retrieved_patched_put_and_deleted(acme_api, in_acme):
     url = f"/api/v1/changes/{change.pk}/"
 
     assert acme_api.get(url).json()["title"] == "Patch hosts"
-    patched = acme_api.patch(url, {"status": "approved"}, format="json")
-    assert patched.json()["status"] == "approved"
+    patched = acme_api.patch(url, {"status": "submitted"}, format="json")
+    assert patched.json()["status"] == "submitted"
     put = acme_api.put(url, {"title": "Patch all hosts", "risk": "medium"}, format="json")
     assert put.status_code == 200
     change.refresh_from_db()
-    assert (change.title, change.risk, change.status) == ("Patch all hosts", "medium", "approved")
+    assert (change.title, change.risk, change.status) == ("Patch all hosts", "medium", "submitted")
     assert acme_api.delete(url).status_code == 204
     assert not Change.objects.filter(pk=change.pk).exists()
 

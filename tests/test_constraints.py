@@ -40,7 +40,7 @@ def test_a_request_with_an_unknown_status_or_priority_is_refused(acme_admin, fie
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("status", "rolled_back"), ("risk", "extreme"), ("type", "urgent")]
+    ("field", "value"), [("status", "postponed"), ("risk", "extreme"), ("type", "urgent")]
 )
 def test_a_change_with_an_unknown_status_risk_or_type_is_refused(in_acme, field, value):
     change = ChangeFactory()

@@ -16,17 +16,18 @@ import re
 from typing import Any
 
 import pytest
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.fields.related import ForeignKey
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from dashboard.entries import ENTRIES, WATCHED, DashboardEntry
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 from tenant_cache import HIT, MISS, read
 
 MODELS_BY_CATEGORY: dict[str, list[type[models.Model]]] = {}
@@ -73,30 +74,68 @@ def _build_world() -> dict[type[models.Model], models.Model]:
     app = ApplicationFactory(name="Payments", tier=1)
     ApplicationFactory(name="Spare", tier=2)
     UserFactory(username="spare-user")
+    item = CatalogItemFactory(name="Laptop")
+    CatalogItemFactory(name="Spare item")
     rows: dict[type[models.Model], models.Model] = {
         type(app): app,
+        type(item): item,
     }
     for row in (
-        ApplicationHealthScoreFactory(application=app, score=60, calculated_at=now),
+        ApplicationHealthScoreFactory(application=app, score=30, calculated_at=now),
         IssueFactory(application=app, status="new", priority="high"),
-        RequestFactory(status="submitted"),
+        RequestFactory(status="fulfilled", catalog_item=item),
+        # Ended, so that its outcome and completed_at can change within the constraints.
         ChangeFactory(
-            application=app, status="scheduled", scheduled_start=now + dt.timedelta(days=1)
+            application=app, status="completed", scheduled_start=now + dt.timedelta(days=1)
         ),
+        CloudCostReportFactory(provider="aws", account="prod"),
     ):
         rows[type(row)] = row
     return rows
 
 
+class _Probed(Exception):
+    """Rolls back a probe's savepoint after the write succeeded."""
+
+
+def _fits(model: type[models.Model], instance: models.Model, attname: str, value: Any) -> bool:
+    """Whether writing `value` keeps every database constraint (probed, then rolled back:
+    its invalidation is discarded with the savepoint)."""
+    try:
+        with transaction.atomic():
+            model._default_manager.filter(pk=instance.pk).update(**{attname: value})
+            raise _Probed
+    except IntegrityError:
+        return False
+    except _Probed:
+        return True
+
+
 def _changed_value(model: type[models.Model], instance: models.Model, attname: str) -> Any:
-    """A different, valid value for one field of `instance` (constraints kept)."""
+    """A different, valid value for one field of `instance` (constraints kept: a change's
+    outcome, say, must fit its status)."""
+    for value in _candidates(model, instance, attname):
+        if _fits(model, instance, attname, value):
+            return value
+    raise AssertionError(f"no valid new value for {model.__name__}.{attname}")
+
+
+def _candidates(model: type[models.Model], instance: models.Model, attname: str) -> list[Any]:
     field = next(f for f in model._meta.concrete_fields if f.attname == attname)
     old = getattr(instance, attname)
     if isinstance(field, ForeignKey):
-        related = field.related_model._default_manager.exclude(pk=old).order_by("pk").first()
-        return related.pk if related is not None else None
+        others = field.related_model._default_manager.exclude(pk=old).order_by("pk")
+        return [*others.values_list("pk", flat=True)[:3], *([None] if field.null else [])]
     if field.choices:
-        return next(value for value, _label in field.choices if value != old)
+        return [value for value, _label in field.choices if value != old]
+    if isinstance(field, models.DecimalField):
+        return [(old or 0) + 1]
+    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+        return [(old.replace(day=1) - dt.timedelta(days=1)).replace(day=1)]  # a month before
+    return [_other_value(field, old, attname)]
+
+
+def _other_value(field: models.Field[Any, Any], old: Any, attname: str) -> Any:
     if isinstance(field, models.DateTimeField):
         base = old or timezone.now()
         # Earlier for the fields others may not precede (created_at, scheduled_start).
@@ -107,6 +146,8 @@ def _changed_value(model: type[models.Model], instance: models.Model, attname: s
         return not old
     if isinstance(field, models.IntegerField):
         return old + 1_000_000 if attname == "number" else (old + 1 if old < 90 else old - 1)
+    if attname == "currency":
+        return "EUR" if old != "EUR" else "USD"
     return f"{old or ''} changed"
 
 

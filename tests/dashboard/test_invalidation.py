@@ -53,6 +53,7 @@ ISSUE_ENTRIES = {
     "issues_by_priority",
     "issues_by_status",
     "mobile",
+    "sla_compliance",
 }
 
 
@@ -118,7 +119,8 @@ def test_an_orm_save_invalidates(warm, issue, django_capture_on_commit_callbacks
     with django_capture_on_commit_callbacks(execute=True):
         issue.status = Issue.Status.ASSIGNED
         issue.save()
-    assert warm.still_cached() == everything_but(*ISSUE_ENTRIES - {"trends"})
+    # A status change alone: resolved_at is what SLA compliance reads, not the status.
+    assert warm.still_cached() == everything_but(*ISSUE_ENTRIES - {"trends", "sla_compliance"})
 
 
 def test_saving_an_unchanged_issue_only_drops_activity(
@@ -252,7 +254,7 @@ def test_request_writes_invalidate_request_entries_only(
     with django_capture_on_commit_callbacks(execute=True):
         acme_api.post("/api/v1/requests/", {"title": "New laptop"}, format="json")
     assert warm.still_cached() == everything_but(
-        "overview", "activity", "requests_by_status", "mobile"
+        "overview", "activity", "requests_by_status", "mobile", "requests_by_item"
     )
     warm()
     service_request = Request.objects.get()
@@ -271,7 +273,7 @@ def test_change_writes_invalidate_change_entries(
     with django_capture_on_commit_callbacks(execute=True):
         ChangeFactory(scheduled_start=timezone.now() + timezone.timedelta(days=1))
     assert warm.still_cached() == everything_but(
-        "overview", "activity", "changes_upcoming", "mobile"
+        "overview", "activity", "changes_upcoming", "mobile", "change_success"
     )
     assert acme_api.get(dashboard_url("changes/upcoming/")).json()["total"] == 1
     warm()
@@ -290,7 +292,9 @@ def test_a_new_health_score_invalidates_health_entries(
             f"/api/v1/applications/{application.id}/health-scores/", {"score": 20}, format="json"
         )
     assert response.status_code == 201
-    assert warm.still_cached() == everything_but("overview", "health", "changes_upcoming", "mobile")
+    assert warm.still_cached() == everything_but(
+        "overview", "health", "changes_upcoming", "mobile", "critical_applications"
+    )
     assert acme_api.get(dashboard_url("health/")).json()["buckets"]["critical"] == 1
 
 
@@ -302,4 +306,6 @@ def test_renaming_an_application_refreshes_health_but_not_counts(
     warm()
     with django_capture_on_commit_callbacks(execute=True):
         acme_api.patch(f"/api/v1/applications/{application.id}/", {"name": "New"}, format="json")
-    assert warm.still_cached() == everything_but("health", "changes_upcoming")
+    assert warm.still_cached() == everything_but(
+        "health", "changes_upcoming", "critical_applications"
+    )

@@ -8,7 +8,7 @@ from django.utils import timezone
 from changes.factories import ChangeFactory
 from changes.models import Change
 
-NOT_SCHEDULED = {Change.Status.DRAFT, Change.Status.CANCELLED}
+NOT_SCHEDULED = {Change.Status.DRAFT, *Change.INACTIVE_STATUSES}
 
 
 @pytest.mark.parametrize("status", Change.Status.values)
