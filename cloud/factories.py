@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import factory
 from django.utils import timezone
 from factory import fuzzy
