@@ -10,6 +10,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,13 +20,14 @@ from applications.factories import ApplicationFactory
 from applications.models import Application, ApplicationHealthScore
 from changes.factories import CHANGE_TEMPLATES, ChangeFactory
 from changes.models import Change
+from cloud.models import CloudCostReport, CloudProvider, PeriodType
 from firelater.factories import UserFactory
 from firelater.models import Priority
 from firelater.roles import AGENT, REQUESTER, user_roles, user_roles_set
 from issues.factories import ISSUE_TEMPLATES, IssueFactory
 from issues.models import Issue
-from requests_app.factories import REQUEST_TEMPLATES, RequestFactory
-from requests_app.models import Request
+from requests_app.factories import CATALOG, REQUEST_TEMPLATES, RequestFactory
+from requests_app.models import CatalogItem, Request
 
 BATCH_SIZE = 5_000
 HISTORY_DAYS = 90
@@ -53,6 +55,17 @@ class DemoCounts:
     issues: int
     changes: int
     requests: int
+    catalog_items: int = 0
+    cost_reports: int = 0
+
+
+CLOUD_ACCOUNTS = [
+    (CloudProvider.AWS, "production", 42_000),
+    (CloudProvider.AWS, "staging", 6_500),
+    (CloudProvider.AZURE, "corporate-it", 18_000),
+    (CloudProvider.GCP, "data-platform", 11_000),
+]
+COST_MONTHS = 13
 
 
 def _batched(rows: Iterator, size: int = BATCH_SIZE) -> Iterator[list]:  # type: ignore[type-arg]
@@ -110,8 +123,15 @@ def _change_rows(n, rng, now, apps) -> Iterator[Change]:  # type: ignore[no-unty
         end = start + timedelta(hours=rng.choice([1, 2, 4, 8]))
         if end < now:
             status = rng.choices(
-                [Change.Status.COMPLETED, Change.Status.FAILED, Change.Status.CANCELLED],
-                [85, 7, 8],
+                [
+                    Change.Status.COMPLETED,
+                    Change.Status.CLOSED,
+                    Change.Status.FAILED,
+                    Change.Status.ROLLED_BACK,
+                    Change.Status.CANCELLED,
+                    Change.Status.REJECTED,
+                ],
+                [60, 20, 5, 4, 7, 4],
             )[0]
         elif start <= now:
             status = Change.Status.IMPLEMENTING
@@ -120,13 +140,25 @@ def _change_rows(n, rng, now, apps) -> Iterator[Change]:  # type: ignore[no-unty
                 [
                     Change.Status.DRAFT,
                     Change.Status.SUBMITTED,
+                    Change.Status.REVIEW,
                     Change.Status.APPROVED,
                     Change.Status.SCHEDULED,
                     Change.Status.SCHEDULED,
                 ]
             )
         app = rng.choice(apps) if apps else None
+        # A closed change ended first: mostly successfully.
+        outcome = None
+        if status == Change.Status.CLOSED:
+            outcome = rng.choices(list(Change.Outcome), [90, 6, 4])[0]
+        elif status == Change.Status.COMPLETED:
+            outcome = rng.choices(list(Change.Outcome), [96, 2, 2])[0]
+        elif status in (Change.Status.FAILED, Change.Status.ROLLED_BACK):
+            rolled_back = status == Change.Status.ROLLED_BACK
+            outcome = Change.Outcome.ROLLED_BACK if rolled_back else Change.Outcome.FAILED
         yield ChangeFactory.build(
+            outcome=outcome,
+            completed_at=end if outcome else None,
             title=rng.choice(CHANGE_TEMPLATES).format(app=app.name if app else "core network"),
             status=status,
             risk=rng.choices(list(Change.Risk), [50, 30, 15, 5])[0],
@@ -139,7 +171,7 @@ def _change_rows(n, rng, now, apps) -> Iterator[Change]:  # type: ignore[no-unty
         )
 
 
-def _request_rows(n, rng, now, users) -> Iterator[Request]:  # type: ignore[no-untyped-def]
+def _request_rows(n, rng, now, users, items) -> Iterator[Request]:  # type: ignore[no-untyped-def]
     priorities, weights = zip(*PRIORITY_WEIGHTS.items(), strict=True)
     for _ in range(n):
         created = _created_at(rng, now)
@@ -154,8 +186,13 @@ def _request_rows(n, rng, now, users) -> Iterator[Request]:  # type: ignore[no-u
                 fulfilled = min(now, created + timedelta(hours=rng.expovariate(1 / 30)))
         else:
             status = rng.choice(Request.OPEN_STATUSES)
+        # Most requests come from the catalog; their title says what and for whom.
+        item = rng.choice(items) if items and rng.random() < 0.85 else None
+        who = rng.choice(TEAMS)
+        title = f"{item.name} for {who}" if item else rng.choice(REQUEST_TEMPLATES).format(who=who)
         yield RequestFactory.build(
-            title=rng.choice(REQUEST_TEMPLATES).format(who=rng.choice(TEAMS)),
+            title=title,
+            catalog_item=item,
             status=status,
             priority=rng.choices(priorities, weights)[0],
             requester=rng.choice(users),
@@ -164,6 +201,32 @@ def _request_rows(n, rng, now, users) -> Iterator[Request]:  # type: ignore[no-u
             due_at=created + timedelta(days=rng.choice([2, 3, 5, 10])),
             fulfilled_at=fulfilled,
         )
+
+
+def _cost_rows(rng, now) -> Iterator[CloudCostReport]:  # type: ignore[no-untyped-def]
+    """A monthly bill per account for the last COST_MONTHS months (this one so far), and
+    daily reports for this month (a tenant whose provider bills daily has only those)."""
+    this_month = now.date().replace(day=1)
+    for provider, account, base in CLOUD_ACCOUNTS:
+        previous = None
+        for back in range(COST_MONTHS - 1, -1, -1):
+            index = this_month.year * 12 + this_month.month - 1 - back
+            month = this_month.replace(year=index // 12, month=index % 12 + 1)
+            growth = 1 + 0.02 * (COST_MONTHS - back)
+            cost = Decimal(base * growth * rng.uniform(0.85, 1.15)).quantize(Decimal("0.01"))
+            if back == 0:
+                cost = (cost * now.day / 30).quantize(Decimal("0.01"))  # the month so far
+            change = (cost - previous) * 100 / previous if previous else None
+            yield CloudCostReport(
+                provider=provider,
+                account=account,
+                period_start=month,
+                period_type=PeriodType.MONTHLY,
+                total_cost=cost,
+                currency="USD",
+                change_percent=change.quantize(Decimal("0.01")) if change is not None else None,
+            )
+            previous = cost
 
 
 def _health_rows(rng, now, apps) -> Iterator[ApplicationHealthScore]:  # type: ignore[no-untyped-def]
@@ -235,6 +298,13 @@ def seed_tenant_demo(*, size: DemoSize, seed: int = 42) -> DemoCounts:
         issues += len(Issue.objects.bulk_create(batch))
     for batch in _batched(_change_rows(n_changes, rng, now, apps)):
         changes += len(Change.objects.bulk_create(batch))
-    for batch in _batched(_request_rows(n_requests, rng, now, reporters)):
+    items = CatalogItem.objects.bulk_create(
+        CatalogItem(name=name, category=category, fulfilment_target_hours=hours)
+        for name, category, hours in CATALOG
+    )
+    for batch in _batched(_request_rows(n_requests, rng, now, reporters, items)):
         requests += len(Request.objects.bulk_create(batch))
-    return DemoCounts(len(users), len(apps), health, issues, changes, requests)
+    reports = CloudCostReport.objects.bulk_create(_cost_rows(rng, now))
+    return DemoCounts(
+        len(users), len(apps), health, issues, changes, requests, len(items), len(reports)
+    )

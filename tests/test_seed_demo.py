@@ -151,3 +151,16 @@ def test_the_demo_has_one_login_per_role(seeded_acme, username, role, dashboard)
         assert 0 < issues == Issue.objects.filter(reporter=user).count() < 300
     else:
         assert issues == 300
+
+
+def test_the_demo_fills_the_catalog_cloud_costs_and_change_outcomes(seeded_acme):
+    from cloud.models import CloudCostReport
+    from requests_app.models import CatalogItem
+
+    assert CatalogItem.objects.count() >= 5
+    assert Request.objects.filter(catalog_item__isnull=False).count() > 30
+    assert len(set(Request.objects.values_list("title", flat=True))) > 10  # not a constant
+    assert CloudCostReport.objects.values("provider").distinct().count() >= 3
+    outcomes = set(Change.objects.exclude(outcome=None).values_list("outcome", flat=True))
+    assert "successful" in outcomes
+    assert not Change.objects.filter(outcome=None, completed_at__isnull=False).exists()

@@ -77,7 +77,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"{slug}: {counts.issues} issues, {counts.changes} changes, "
                     f"{counts.requests} requests, {counts.applications} applications, "
-                    f"{counts.health_scores} health scores in "
+                    f"{counts.health_scores} health scores, {counts.catalog_items} catalog "
+                    f"items, {counts.cost_reports} cloud cost reports in "
                     f"{time.perf_counter() - started:.1f}s"
                 )
             )
