@@ -93,3 +93,26 @@ def bar_rows(
         }
         for value, label in choices
     ]
+
+
+def stacked_columns(
+    rows: Sequence[Mapping[str, Any]], label_key: str, series: Sequence[str]
+) -> dict[str, Any]:
+    """A column per row, its `series` values stacked from the bottom: SVG rects in count
+    units in a viewBox len(rows) wide and `top` high (static/dashboard/dashboard.js draws
+    them the same way on refresh)."""
+    values = [[_number(row[name]) for name in series] for row in rows]
+    top = nice_top(int(max((sum(column) for column in values), default=0)))
+    columns = []
+    for index, (row, column) in enumerate(zip(rows, values, strict=True)):
+        base = top
+        parts = []
+        for name, value in zip(series, column, strict=True):
+            base -= value
+            parts.append({"series": name, "y": base, "height": value})
+        columns.append({"x": index, "label": row[label_key], "parts": parts})
+    return {"width": max(len(rows), 1), "top": top, "columns": columns}
+
+
+def _number(value: Any) -> float:
+    return float(value) if value is not None else 0.0

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from applications.models import Application, HealthStatus
 from dashboard import entries
-from dashboard.charts import bar_rows, trend_chart
+from dashboard.charts import bar_rows, stacked_columns, trend_chart
 from dashboard.entries import DashboardEntry
 from firelater.models import Priority
 from issues.models import Issue
@@ -113,7 +113,13 @@ SECTIONS: dict[str, DashboardEntry] = {
     "by_status": entries.ISSUES_BY_STATUS,
     "upcoming": entries.CHANGES_UPCOMING,
     "activity": entries.ACTIVITY,
+    "sla": entries.SLA_COMPLIANCE,
+    "success": entries.CHANGE_SUCCESS,
+    "critical_apps": entries.CRITICAL_APPLICATIONS,
+    "by_item": entries.REQUESTS_BY_ITEM,
+    "cloud": entries.CLOUD_COSTS,
 }
+SUCCESS_SERIES = ("successful", "failed", "rolledBack")
 TREND_DAYS_DEFAULT: int = entries.TRENDS.cache.default_params["days"]
 ACTIVITY_LIMIT: int = entries.ACTIVITY.cache.default_params["limit"]
 
@@ -234,6 +240,44 @@ def _activity(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _rated(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _sla(rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+    labels = dict(Priority.choices)
+    total = sum(int(row["total"]) for row in rows)
+    within = sum(int(row["withinSla"]) for row in rows)
+    return {
+        "rows": [{**row, "label": labels[row["priority"]]} for row in rows],
+        "total": total,
+        "rate": _rated(within, total),
+    }
+
+
+def _success(days: list[Mapping[str, Any]]) -> dict[str, Any]:
+    totals = {name: sum(int(day[name]) for day in days) for name in ("completed", *SUCCESS_SERIES)}
+    return {
+        "days": len(days),
+        "totals": totals,
+        "rate": _rated(totals["successful"], totals["completed"]),
+        "chart": stacked_columns(days, "date", SUCCESS_SERIES),
+    }
+
+
+def _cloud(months: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The table's rows, and the chart of the first currency (one currency per chart)."""
+    currency = months[0]["currency"] if months else ""
+    charted = [m for m in months if m["currency"] == currency]
+    latest = charted[-1] if charted else None
+    return {
+        "rows": list(reversed(months)),
+        "currency": currency,
+        "latest": latest,
+        "chart": stacked_columns(charted, "month", ("totalCost",)),
+    }
+
+
 def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
     """The template context, and each section's cache status (HIT/MISS/BYPASS)."""
     values: dict[str, Any] = {}
@@ -265,6 +309,16 @@ def dashboard_context(days: int) -> tuple[dict[str, Any], dict[str, str]]:
         "issue_count": sum(row["count"] for row in by_status),
         "upcoming": _upcoming(values["upcoming"]),
         "activity": _activity(values["activity"]),
+        "sla": _sla(values["sla"]),
+        "success": _success(values["success"]),
+        "critical_apps": {
+            **values["critical_apps"],
+            "applications": [
+                _with_datetimes(a, "calculatedAt") for a in values["critical_apps"]["applications"]
+            ],
+        },
+        "by_item": values["by_item"],
+        "cloud": _cloud(values["cloud"]),
         "config": _script_config(days),
     }
     return context, statuses

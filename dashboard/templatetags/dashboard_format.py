@@ -11,9 +11,9 @@ register = template.Library()
 
 
 @register.filter
-def number(value: int | None) -> str:
+def number(value: int | str | None) -> str:
     """1234567 -> '1,234,567' (what the refresh script's Intl.NumberFormat writes)."""
-    if value is None:
+    if value is None or value == "":  # "": the empty <template> row
         return "0"
     return f"{int(value):,}"
 
@@ -31,3 +31,20 @@ def ago(moment: dt.datetime | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} d ago"
+
+
+@register.filter
+def rate(value: float | str | None) -> str:
+    """A percentage with one decimal, or a dash when there was nothing to rate."""
+    if value is None or value == "":
+        return "\u2013"  # an en dash
+    return f"{float(value):.1f} %"
+
+
+@register.filter
+def money(value: str | None) -> str:
+    """'12345.50' -> '12,345.50' (the decimal string as it came, grouped)."""
+    if not value:
+        return ""
+    whole, _, cents = str(value).partition(".")
+    return f"{int(whole):,}.{cents or '00'}"

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from dashboard.pages import SECTIONS
 from issues.factories import IssueFactory
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -65,8 +66,41 @@ def build_small_world(reporter: Any) -> None:
         application=apps[1],
     )
     ChangeFactory(title="Patch the wiki", status="scheduled", scheduled_start=now + 3 * DAY)
-    RequestFactory(requester=reporter, title="New laptop", status="pending_approval")
-    RequestFactory(requester=reporter, title="VPN access", status="in_progress")
+    ChangeFactory(
+        title="Upgrade the portal",
+        status="completed",
+        scheduled_start=now - 2 * HOUR,
+        created_at=now - DAY,
+        completed_at=now - HOUR,
+    )
+    ChangeFactory(
+        title="Move the mail relay",
+        status="rolled_back",
+        scheduled_start=now - 3 * HOUR,
+        created_at=now - DAY,
+        completed_at=now - HOUR,
+    )
+    laptop = CatalogItemFactory(name="Laptop", fulfilment_target_hours=72)
+    vpn = CatalogItemFactory(name="VPN access", fulfilment_target_hours=8)
+    RequestFactory(
+        requester=reporter, title="New laptop", status="pending_approval", catalog_item=laptop
+    )
+    RequestFactory(requester=reporter, title="VPN access", status="in_progress", catalog_item=vpn)
+    RequestFactory(
+        requester=reporter,
+        title="VPN access for the auditors",
+        status="fulfilled",
+        catalog_item=vpn,
+        created_at=now - DAY,
+    )
+    month = timezone.localdate().replace(day=1)
+    CloudCostReportFactory(provider="aws", account="production", period_start=month)
+    CloudCostReportFactory(
+        provider="aws",
+        account="production",
+        period_start=(month - DAY).replace(day=1),
+    )
+    CloudCostReportFactory(provider="gcp", account="data", period_start=month)
 
 
 def figures_from_api(get: Callable[[str], Any]) -> dict[str, int]:
@@ -90,6 +124,13 @@ def figures_from_api(get: Callable[[str], Any]) -> dict[str, int]:
             figures[f"health.tiers.{tier}.{status}"] = count
         figures[f"health.tiers.{tier}.total"] = sum(counts.values())
     figures["upcoming.total"] = sections["upcoming"]["total"]
+    for row in sections["sla"]:
+        for name in ("total", "breached"):
+            figures[f"sla.{row['priority']}.{name}"] = row[name]
+    figures["sla.total"] = sum(row["total"] for row in sections["sla"])
+    for name in ("completed", "successful", "failed", "rolledBack"):
+        figures[f"success.totals.{name}"] = sum(day[name] for day in sections["success"])
+    figures["critical_apps.total"] = sections["critical_apps"]["total"]
     return figures
 
 

@@ -178,3 +178,42 @@ def test_a_warm_page_runs_no_data_query(acme_browser, small_world, django_assert
     tables = " ".join(query["sql"] for query in queries.captured_queries)
     assert "issues_issue" not in tables
     assert "applications_" not in tables
+
+
+def test_the_page_shows_the_five_panels_of_issue_14_with_the_apis_figures(
+    acme_browser, acme_api, small_world
+):
+    html = acme_browser.get("/").content.decode()
+    on_page = figures_in_html(html)
+    assert on_page["critical_apps.total"] == 1
+    assert on_page["success.totals.completed"] == 2
+    assert on_page["success.totals.rolledBack"] == 1
+    assert on_page["sla.critical.breached"] == 1
+    for heading in (
+        "SLA compliance",
+        "Change success rate",
+        "Critical applications",
+        "Requests by catalog item",
+        "Cloud costs",
+    ):
+        assert f">{heading}</h2>" in html
+    assert "50.0 %" in html  # one of the two ended changes succeeded
+    assert re.search(
+        r'<th scope="row" data-slot="name">VPN access</th>\s*<td data-slot="count">2<', html
+    )
+    cloud = acme_api.get("/api/v1/dashboard/cloud/costs/").json()[-1]
+    whole, cents = cloud["totalCost"].split(".")
+    assert f"{int(whole):,}.{cents} USD" in html
+    assert html.count('class="columns__part columns__part--successful"') == 30
+
+
+def test_an_empty_tenant_sees_each_new_panels_empty_state(acme_browser, in_acme):
+    html = acme_browser.get("/").content.decode()
+    for when in (
+        "counts.sla",
+        "counts.success",
+        "counts.critical",
+        "counts.byItem",
+        "counts.cloud",
+    ):
+        assert f'<p class="empty" data-empty-when="{when}">' in html

@@ -73,6 +73,17 @@
       counts.total = sum(Object.keys(counts).map(function (k) { return counts[k]; }));
       tiers[row.tier] = counts;
     });
+    var sla = { total: 0, within: 0 };
+    raw.sla.forEach(function (row) {
+      sla[row.priority] = row;
+      sla.total += row.total;
+      sla.within += row.withinSla;
+    });
+    sla.rate = rate(sla.within, sla.total);
+    var totals = { completed: 0, successful: 0, failed: 0, rolledBack: 0 };
+    raw.success.forEach(function (day) {
+      Object.keys(totals).forEach(function (key) { totals[key] += day[key]; });
+    });
     var byPriority = byKey(raw.by_priority, "priority");
     var byStatus = byKey(raw.by_status, "status");
     var trend = raw.trends;
@@ -84,7 +95,17 @@
       upcoming: raw.upcoming,
       activity: raw.activity,
       trends: trend,
+      sla: sla,
+      success: { totals: totals, rate: rate(totals.successful, totals.completed), days: raw.success },
+      critical_apps: raw.critical_apps,
+      by_item: raw.by_item,
+      cloud: raw.cloud,
       counts: {
+        sla: sla.total,
+        success: totals.completed,
+        critical: raw.critical_apps.total,
+        byItem: raw.by_item.length,
+        cloud: raw.cloud.length,
         openIssues: sum(raw.by_priority.map(function (r) { return r.count; })),
         issues: sum(raw.by_status.map(function (r) { return r.count; })),
         applications: raw.health.total,
@@ -95,7 +116,26 @@
     };
   }
 
+  function rate(part, whole) {
+    return whole ? Math.round(1000 * part / whole) / 10 : null;
+  }
+
+  function fmtRate(value) {
+    return value == null ? "\u2013" : value.toFixed(1) + " %";
+  }
+
+  function fmtMoney(value) {
+    var parts = String(value).split(".");
+    return fmt(Number(parts[0])) + "." + (parts[1] || "00");
+  }
+
   function renderFields(data) {
+    root.querySelectorAll("[data-rate]").forEach(function (node) {
+      node.textContent = fmtRate(dig(data, node.getAttribute("data-rate")));
+    });
+    root.querySelectorAll("[data-percent]").forEach(function (node) {
+      node.setAttribute("width", String(dig(data, node.getAttribute("data-percent")) || 0));
+    });
     root.querySelectorAll("[data-field]").forEach(function (node) {
       var value = dig(data, node.getAttribute("data-field"));
       if (typeof value !== "number") return;
@@ -303,6 +343,90 @@
     list.replaceChildren.apply(list, items);
   }
 
+  /* --- The #14 panels (mirror templates/dashboard/_*.html and charts.stacked_columns) --- */
+
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function renderColumns(id, rows, series, label) {
+    var svg = document.getElementById(id);
+    if (!svg) return;
+    var peak = Math.max.apply(null, [0].concat(rows.map(function (row) {
+      return sum(series.map(function (name) { return Number(row[name]) || 0; }));
+    })));
+    var top = niceTop(peak);
+    svg.setAttribute("viewBox", "0 0 " + Math.max(rows.length, 1) + " " + top);
+    var rects = [];
+    rows.forEach(function (row, index) {
+      var base = top;
+      series.forEach(function (name) {
+        var value = Number(row[name]) || 0;
+        base -= value;
+        var rect = document.createElementNS(SVG, "rect");
+        rect.setAttribute("class", "columns__part columns__part--" + name);
+        rect.setAttribute("x", index + 0.1);
+        rect.setAttribute("y", base);
+        rect.setAttribute("width", "0.8");
+        rect.setAttribute("height", value);
+        var title = document.createElementNS(SVG, "title");
+        title.textContent = row[label] + ": " + value;
+        rect.append(title);
+        rects.push(rect);
+      });
+    });
+    svg.replaceChildren.apply(svg, rects);
+  }
+
+  function renderRows(listId, templateId, rows, fillersFor) {
+    var list = document.getElementById(listId);
+    if (!list) return;
+    list.replaceChildren.apply(list, rows.map(function (row) {
+      return fill(templateId, fillersFor(row));
+    }));
+  }
+
+  function text(value) {
+    return function (node) { node.textContent = value; };
+  }
+
+  var TRENDS = { improving: "\u2191 improving", declining: "\u2193 declining", stable: "\u2192 stable" };
+
+  function renderPanels(data) {
+    renderColumns("success-chart", data.success.days, ["successful", "failed", "rolledBack"], "date");
+    renderRows("critical-list", "critical-template", data.critical_apps.applications, function (app) {
+      return {
+        score: text(app.score),
+        name: text(app.name),
+        tier: text("Tier " + app.tier),
+        trend: function (node) {
+          node.textContent = TRENDS[app.trend] || "first score";
+          node.className = "trend trend--" + (app.trend || "none");
+        },
+      };
+    });
+    renderRows("item-rows", "item-template", data.by_item, function (row) {
+      return {
+        name: text(row.item.name),
+        count: text(fmt(row.count)),
+        fulfilmentRate: text(fmtRate(row.fulfilmentRate)),
+        withinTarget: text(fmt(row.withinTarget)),
+      };
+    });
+    var currency = data.cloud.length ? data.cloud[0].currency : "";
+    var charted = data.cloud.filter(function (row) { return row.currency === currency; });
+    renderColumns("cloud-chart", charted, ["totalCost"], "month");
+    renderRows("cloud-rows", "cloud-template", data.cloud.slice().reverse(), function (row) {
+      return {
+        month: text(row.month),
+        totalCost: text(fmtMoney(row.totalCost) + " " + row.currency),
+        changePercent: text(fmtRate(row.changePercent)),
+      };
+    });
+    var latest = root.querySelector('[data-slot="cloud-latest"]');
+    if (latest && charted.length) {
+      latest.textContent = fmtMoney(charted[charted.length - 1].totalCost) + " " + currency;
+    }
+  }
+
   /* --- Refresh cycle --------------------------------------------------------------- */
 
   function clock(date) {
@@ -351,6 +475,7 @@
       if (data.trends.length === days) renderTrend(data.trends);  // else: switched meanwhile
       renderUpcoming(data.upcoming);
       renderActivity(data.activity);
+      renderPanels(data);
       showSuccess(asked === true);
     }).catch(showError).then(function () {
       root.removeAttribute("aria-busy");
