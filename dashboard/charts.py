@@ -109,10 +109,18 @@ def stacked_columns(
         parts = []
         for name, value in zip(series, column, strict=True):
             base -= value
-            parts.append({"series": name, "y": base, "height": value})
-        columns.append({"x": index, "label": row[label_key], "parts": parts})
+            parts.append(
+                {"series": name, "y": svg_coordinate(base), "height": svg_coordinate(value)}
+            )
+        columns.append({"x": svg_coordinate(index + 0.1), "label": row[label_key], "parts": parts})
     return {"width": max(len(rows), 1), "top": top, "columns": columns}
 
 
 def _number(value: Any) -> float:
     return float(value) if value is not None else 0.0
+
+
+def svg_coordinate(value: float) -> str:
+    """A coordinate as JavaScript's String(number) writes it (8, not 8.0), so a refresh
+    redraws the same attributes."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

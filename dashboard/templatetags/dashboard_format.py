@@ -7,6 +7,8 @@ import datetime as dt
 from django import template
 from django.utils import timezone
 
+from dashboard.charts import svg_coordinate
+
 register = template.Library()
 
 
@@ -48,3 +50,11 @@ def money(value: str | None) -> str:
         return ""
     whole, _, cents = str(value).partition(".")
     return f"{int(whole):,}.{cents or '00'}"
+
+
+@register.filter
+def svg_number(value: float | str | None) -> str:
+    """A coordinate as the refresh script writes it (100, not 100.0; 0 when none)."""
+    if value is None or value == "":
+        return "0"
+    return svg_coordinate(float(value))

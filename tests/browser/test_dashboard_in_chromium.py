@@ -142,6 +142,15 @@ SNAPSHOT = """() => ({
     empty: [...document.querySelectorAll("[data-empty-when], [data-shown-when]")].map(
         (n) => n.hidden
     ),
+    rates: [...document.querySelectorAll("[data-rate]")].map((n) => n.textContent.trim()),
+    percents: [...document.querySelectorAll("[data-percent]")].map((n) => n.getAttribute("width")),
+    columns: [...document.querySelectorAll(".columns")].map(
+        (n) => n.getAttribute("viewBox") + " " + n.innerHTML.replace(/>\\s+</g, "><").trim()
+    ),
+    critical: document.querySelector("#critical-list").innerText,
+    items: document.querySelector("#item-rows").innerText,
+    cloud: document.querySelector("#cloud-rows").innerText,
+    cloudLatest: document.querySelector('[data-slot="cloud-latest"]').textContent,
 })"""
 
 
@@ -247,3 +256,36 @@ def test_a_logged_out_browser_goes_back_to_the_login_page(browser, live_url):
     assert api_get(page, "/api/v1/dashboard/overview/")[0] in (401, 403)
     assert PASSWORD not in page.content()
     context.close()
+
+
+def test_the_five_panels_of_issue_14_show_the_apis_figures(page):
+    page.goto("/")
+
+    for name in (
+        "SLA compliance",
+        "Change success rate",
+        "Critical applications",
+        "Requests by catalog item",
+        "Cloud costs",
+    ):
+        expect(page.get_by_role("heading", name=name, level=2)).to_be_visible()
+    _, critical = api_get(page, "/api/v1/dashboard/applications/critical/")
+    expect(page.locator("#critical-list li")).to_have_count(len(critical["applications"]))
+    expect(page.locator("#critical-list")).to_contain_text(critical["applications"][0]["name"])
+    _, items = api_get(page, "/api/v1/dashboard/requests/by-item/")
+    expect(page.locator("#item-rows tr")).to_have_count(len(items))
+    expect(page.locator("#item-rows tr").first).to_contain_text(items[0]["item"]["name"])
+    _, months = api_get(page, "/api/v1/dashboard/cloud/costs/")
+    expect(page.locator("#cloud-rows tr")).to_have_count(len(months))
+    _, days = api_get(page, "/api/v1/dashboard/changes/success-rate/")
+    ended = [day for day in days if day["completed"]]
+    assert ended, "the small world has ended changes"
+    expect(page.locator("#success-chart rect")).to_have_count(3 * len(days))
+    expect(page.locator('[data-rate="success.rate"]')).to_have_text(
+        f"{100 * sum(d['successful'] for d in days) / sum(d['completed'] for d in days):.1f} %"
+    )
+    _, sla = api_get(page, "/api/v1/dashboard/sla/compliance/")
+    critical_sla = next(row for row in sla if row["priority"] == "critical")
+    expect(page.locator('[data-rate="sla.critical.complianceRate"]')).to_have_text(
+        f"{critical_sla['complianceRate']:.1f} %"
+    )
