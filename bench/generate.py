@@ -66,21 +66,31 @@ FROM (
 ) final
 """
 
+# Ended changes record their outcome at their scheduled end (closed ones keep it).
 CHANGES_SQL = """
 INSERT INTO changes_change (title, description, status, risk, type, application_id,
-                            created_at, updated_at, scheduled_start, scheduled_end)
-SELECT 'Generated change ' || g, '',
-       CASE WHEN s_end < now() THEN CASE WHEN r < 0.85 THEN 'completed'
-                                         WHEN r < 0.92 THEN 'failed' ELSE 'cancelled' END
+                            created_at, updated_at, scheduled_start, scheduled_end,
+                            outcome, completed_at)
+SELECT g_title, '', status, risk, type, application_id, created, updated, s_start, s_end,
+       CASE status WHEN 'completed' THEN 'successful' WHEN 'closed' THEN 'successful'
+                   WHEN 'failed' THEN 'failed' WHEN 'rolled_back' THEN 'rolled_back' END,
+       CASE WHEN status IN ('completed', 'closed', 'failed', 'rolled_back') THEN s_end END
+FROM (
+SELECT 'Generated change ' || g AS g_title,
+       CASE WHEN s_end < now() THEN CASE WHEN r < 0.70 THEN 'completed'
+                                         WHEN r < 0.85 THEN 'closed'
+                                         WHEN r < 0.89 THEN 'failed'
+                                         WHEN r < 0.92 THEN 'rolled_back'
+                                         WHEN r < 0.96 THEN 'cancelled' ELSE 'rejected' END
             WHEN s_start <= now() THEN 'implementing'
-            ELSE (ARRAY['draft', 'submitted', 'approved', 'scheduled', 'scheduled'])
-                 [1 + floor(random() * 5)::int] END,
+            ELSE (ARRAY['draft', 'submitted', 'review', 'approved', 'scheduled', 'scheduled'])
+                 [1 + floor(random() * 6)::int] END AS status,
        (ARRAY['low', 'low', 'low', 'low', 'low', 'medium', 'medium', 'medium', 'high',
-              'critical'])[1 + floor(random() * 10)::int],
+              'critical'])[1 + floor(random() * 10)::int] AS risk,
        (ARRAY['standard', 'standard', 'standard', 'standard', 'normal', 'normal', 'normal',
-              'normal', 'normal', 'emergency'])[1 + floor(random() * 10)::int],
-       %(app_min)s + floor(random() * %(app_count)s)::bigint,
-       created, CASE WHEN s_end < now() THEN s_end ELSE created END, s_start, s_end
+              'normal', 'normal', 'emergency'])[1 + floor(random() * 10)::int] AS type,
+       %(app_min)s + floor(random() * %(app_count)s)::bigint AS application_id,
+       created, CASE WHEN s_end < now() THEN s_end ELSE created END AS updated, s_start, s_end
 FROM (
     SELECT g, created, s_start, r,
            s_start + interval '1 hour' * (ARRAY[1, 2, 4, 8])[1 + floor(random() * 4)::int] AS s_end
@@ -94,15 +104,41 @@ FROM (
         ) raw
     ) started
 ) final
+) shaped
+"""
+
+CATALOG_SQL = """
+INSERT INTO requests_app_catalogitem (name, category, active, fulfilment_target_hours,
+                                      created_at)
+SELECT 'Generated item ' || g,
+       (ARRAY['Hardware', 'Access', 'Software', 'Collaboration'])[1 + g %% 4],
+       g %% 10 <> 0,
+       (ARRAY[4, 8, 24, 48, 72])[1 + g %% 5],
+       now() - interval '200 days'
+FROM generate_series(1, %(catalog_items)s) g
+"""
+
+# Four accounts' monthly bills for the last 13 months.
+CLOUD_SQL = """
+INSERT INTO cloud_cloudcostreport (provider, account, period_start, period_type, total_cost,
+                                   currency, change_percent, created_at)
+SELECT provider, account, (date_trunc('month', now()) - m * interval '1 month')::date,
+       'monthly', round((base * (1 + random() * 0.3))::numeric, 2), 'USD', NULL, now()
+FROM (VALUES ('aws', 'production', 42000), ('aws', 'staging', 6500),
+             ('azure', 'corporate-it', 18000), ('gcp', 'data-platform', 11000))
+     AS accounts(provider, account, base)
+CROSS JOIN generate_series(0, 12) m
 """
 
 REQUESTS_SQL = """
 INSERT INTO requests_app_request (title, description, status, priority, requester_id,
-                                  created_at, updated_at, due_at, fulfilled_at)
+                                  created_at, updated_at, due_at, fulfilled_at, catalog_item_id)
 SELECT 'Generated request ' || g, '', status, priority, %(user_id)s,
        created, coalesce(fulfilled, created),
        created + interval '1 day' * (ARRAY[2, 3, 5, 10])[1 + floor(random() * 4)::int],
-       fulfilled
+       fulfilled,
+       CASE WHEN random() < 0.85
+            THEN %(item_min)s + floor(random() * %(item_count)s)::bigint END
 FROM (
     SELECT g, created, status, priority,
            CASE WHEN status = 'fulfilled'
@@ -128,10 +164,13 @@ FROM (
 ) final
 """
 
+# Referring tables before the tables they refer to (copies are created in reverse).
 DATA_TABLES = (
     "issues_issue",
     "changes_change",
     "requests_app_request",
+    "requests_app_catalogitem",
+    "cloud_cloudcostreport",
     "applications_applicationhealthscore",
     "applications_application",
 )
@@ -143,6 +182,7 @@ class Volume:
     changes: int
     requests: int
     applications: int
+    catalog_items: int = 25
 
     @classmethod
     def for_issues(cls, issues: int, applications: int = 200) -> Volume:
@@ -173,7 +213,11 @@ def fill_current_schema(volume: Volume, user_id: int) -> float:
         cursor.execute(HEALTH_SQL, params)
         cursor.execute(ISSUES_SQL, params)
         cursor.execute(CHANGES_SQL, params)
+        cursor.execute(CATALOG_SQL, params)
+        cursor.execute("SELECT min(id), count(*) FROM requests_app_catalogitem")
+        params["item_min"], params["item_count"] = cursor.fetchone()
         cursor.execute(REQUESTS_SQL, params)
+        cursor.execute(CLOUD_SQL, params)
     with connection.cursor() as cursor:
         for table in DATA_TABLES:
             cursor.execute(f"VACUUM ANALYZE {table}")
