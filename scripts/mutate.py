@@ -157,8 +157,8 @@ MUTANTS = [
     Mutant(
         "draft_changes_scheduled_this_week",
         "dashboard/selectors.py",
-        '"change_inactive": [Change.Status.DRAFT.value, Change.Status.CANCELLED.value],',
-        '"change_inactive": [Change.Status.CANCELLED.value],',
+        '"change_inactive": [Change.Status.DRAFT.value, *_status_list(Change.INACTIVE_STATUSES)],',
+        '"change_inactive": [*_status_list(Change.INACTIVE_STATUSES)],',
         ("tests/dashboard/test_overview_edges.py", "tests/dashboard/test_numbers.py"),
         "scheduled this week counts only changes that will happen",
     ),

@@ -46,9 +46,10 @@ from schemathesis.specs.openapi.checks import (
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 
 HOST = "acme.localhost"
 CHECKS = [
@@ -98,8 +99,11 @@ def acme_records(acme) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return {
             "issues": IssueFactory(reporter=user, assignee=user, application=application).pk,
             "changes": ChangeFactory(application=application).pk,
-            "requests": RequestFactory(requester=user).pk,
+            "requests": RequestFactory(requester=user, catalog_item=CatalogItemFactory()).pk,
             "applications": application.pk,
+            # Not named by any request: a fuzzed DELETE may remove it.
+            "catalog-items": CatalogItemFactory().pk,
+            "cloud-costs": CloudCostReportFactory().pk,
         }
 
 

@@ -27,10 +27,11 @@ from rest_framework import relations, serializers
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from firelater.api import accepted_query_parameters
 from firelater.urls import router
 from issues.factories import IssueFactory
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 from tenants.admin import platform_admin_site
 
 DATA_APPS = ["issues", "requests_app", "changes", "applications"]
@@ -100,6 +101,10 @@ def minimal_body(serializer_class: type[serializers.Serializer]) -> dict[str, An
             value = field.min_value or 0
         elif isinstance(field, serializers.CharField):
             value = "Hostile input"
+        elif isinstance(field, serializers.DecimalField):
+            value = "1.00"
+        elif isinstance(field, serializers.DateField):
+            value = "2026-01-01"  # the first of a month: a monthly report's start
         else:
             raise AssertionError(f"teach minimal_body a value for {name} ({type(field)})")
         body[camel(name)] = value
@@ -129,9 +134,11 @@ def records(in_acme, acme_admin) -> dict[str, int]:  # type: ignore[no-untyped-d
     issue = IssueFactory(reporter=acme_admin, assignee=acme_admin, application=application)
     return {
         "issues": issue.pk,
-        "requests": RequestFactory(requester=acme_admin).pk,
+        "requests": RequestFactory(requester=acme_admin, catalog_item=CatalogItemFactory()).pk,
         "changes": ChangeFactory(application=application).pk,
         "applications": application.pk,
+        "catalog-items": CatalogItemFactory().pk,
+        "cloud-costs": CloudCostReportFactory().pk,
     }
 
 
