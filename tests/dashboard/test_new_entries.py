@@ -795,3 +795,23 @@ def test_one_tenants_data_never_reaches_anothers_new_entries(acme_api, globex_ap
     assert {r["completed"] for r in globex_api.get(entries.CHANGE_SUCCESS.url).json()} == {0}
     assert globex_api.get("/api/v1/catalog-items/").json()["count"] == 0
     assert globex_api.get("/api/v1/cloud-costs/").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("category", "dropped"),
+    [
+        ("catalog", {"requests_by_item"}),
+        ("cloud", {"cloud_costs"}),
+        ("changes", {"change_success"}),
+        ("health", {"critical_applications"}),
+        ("issues", {"sla_compliance"}),
+        ("requests", {"requests_by_item"}),
+    ],
+)
+def test_the_cache_api_drops_a_data_categorys_new_entries_only(
+    acme_api, warm_new, category, dropped
+):
+    warm_new()
+    response = acme_api.post("/api/admin/cache/invalidate", {"category": category}, format="json")
+    assert response.status_code == 200, response.json()
+    assert warm_new.still_cached() == ALL_NEW - dropped
