@@ -162,6 +162,39 @@ MUTANTS = [
         ("tests/dashboard/test_overview_edges.py", "tests/dashboard/test_numbers.py"),
         "scheduled this week counts only changes that will happen",
     ),
+    # The dashboard's rest (#14): a field list, the change workflow, a recount.
+    Mutant(
+        "sla_field_list_without_resolved_at",
+        "dashboard/entries.py",
+        'fields=_fields(issues="priority created_at sla_due_at resolved_at"),',
+        'fields=_fields(issues="priority created_at sla_due_at"),',
+        ("tests/dashboard/test_field_lists.py",),
+        "resolving an issue refreshes SLA compliance",
+    ),
+    Mutant(
+        "workflow_allows_every_transition",
+        "changes/workflow.py",
+        "    if old != new and new not in allowed_next(old):",
+        "    if False:",
+        ("tests/test_change_workflow.py",),
+        "a change's status follows the workflow (409 through the API)",
+    ),
+    Mutant(
+        "closed_changes_upcoming",
+        "changes/models.py",
+        "        ChangeStatus.CANCELLED,\n        ChangeStatus.CLOSED,\n    )",
+        "        ChangeStatus.CANCELLED,\n    )",
+        ("tests/test_change_workflow.py",),
+        "rejected, cancelled and closed changes are not upcoming",
+    ),
+    Mutant(
+        "success_rate_counts_success",
+        "dashboard/selectors.py",
+        "count(*) FILTER (WHERE outcome = 'successful') AS successful",
+        "count(*) FILTER (WHERE outcome = 'success') AS successful",
+        ("tests/dashboard/test_new_entries.py",),
+        "the change success rate counts the outcome the app writes (the original's bug)",
+    ),
     # Security (#16): lockout, revocation, the tenant purge on deactivation.
     Mutant(
         "lockout_backend_never_locks",
