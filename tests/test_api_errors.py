@@ -127,7 +127,7 @@ def test_an_inactive_user_cannot_be_assigned(acme_api, in_acme):
     [
         ({"title": "x", "risk": "extreme"}, "risk"),
         ({"title": "x", "type": "urgent"}, "type"),
-        ({"title": "x", "status": "rolled_back"}, "status"),
+        ({"title": "x", "status": "postponed"}, "status"),
         ({"title": "x", "scheduledStart": 12}, "scheduledStart"),
     ],
 )

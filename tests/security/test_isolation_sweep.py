@@ -34,11 +34,12 @@ from rest_framework.authtoken.models import Token
 
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from dashboard.entries import DASHBOARD_URLS
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
 from issues.models import Issue
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 from tenants.models import Domain, Tenant
 from tests.conftest import ADMIN_PASSWORD
 
@@ -90,7 +91,11 @@ def planted(acme: Tenant, globex: Tenant) -> Planted:
             reporter=user, assignee=user, application=application, title=f"{MARKER} issue"
         )
         change = ChangeFactory(application=application, title=f"{MARKER} change")
-        service_request = RequestFactory(requester=user, title=f"{MARKER} request")
+        item = CatalogItemFactory(name=f"{MARKER} item")
+        service_request = RequestFactory(
+            requester=user, title=f"{MARKER} request", catalog_item=item
+        )
+        report = CloudCostReportFactory(account=f"{MARKER} account")
         token = Token.objects.get_or_create(user=user)[0]
         ids = {
             "issue": issue.pk,
@@ -98,6 +103,10 @@ def planted(acme: Tenant, globex: Tenant) -> Planted:
             "applicationhealthscore": score.pk,
             "change": change.pk,
             "request": service_request.pk,
+            "catalog-item": item.pk,
+            "catalogitem": item.pk,
+            "cloud-cost": report.pk,
+            "cloudcostreport": report.pk,
             "user": user.pk,
             "tokenproxy": token.pk,
             "group": 1,
