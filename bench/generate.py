@@ -167,6 +167,7 @@ FROM (
 # Referring tables before the tables they refer to (copies are created in reverse).
 DATA_TABLES = (
     "issues_issue",
+    "issues_sla_hourly",  # kept by triggers on issues_issue (copied as it is)
     "changes_change",
     "requests_app_request",
     "requests_app_catalogitem",

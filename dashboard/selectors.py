@@ -461,18 +461,48 @@ def _window(days: int) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
 
 # Issues created in the window that have an SLA; breached: resolved after it, or still
 # unresolved past it. resolved_at is set exactly while an issue is resolved or closed.
+# The window's whole UTC hours come from issues_sla_hourly (kept by triggers, issues
+# migration 0002); its first, partial hour from the issues themselves (issue_created_idx);
+# the clock's part, the unresolved issues whose SLA is still ahead, from issue_open_sla_idx.
 _SLA_SQL = """
-SELECT i.priority,
-       count(*) AS total,
-       count(*) FILTER (WHERE i.resolved_at > i.sla_due_at
-                           OR (i.resolved_at IS NULL AND i.sla_due_at < p.now)) AS breached,
-       min(i.sla_due_at) FILTER (WHERE i.resolved_at IS NULL AND i.sla_due_at >= p.now)
-           AS next_breach
-FROM issues_issue i
-CROSS JOIN (SELECT %(now)s::timestamptz AS now) p
-WHERE i.created_at >= %(start)s AND i.sla_due_at IS NOT NULL
-GROUP BY i.priority
+WITH hours AS (
+    SELECT priority, sum(with_sla) AS total, sum(resolved_late) AS late,
+           sum(unresolved) AS unresolved
+    FROM issues_sla_hourly WHERE hour >= %(first_hour)s
+    GROUP BY priority
+),
+head AS (
+    SELECT i.priority, count(*) AS total,
+           count(*) FILTER (WHERE i.resolved_at > i.sla_due_at) AS late,
+           count(*) FILTER (WHERE i.resolved_at IS NULL) AS unresolved
+    FROM issues_issue i
+    WHERE i.created_at >= %(start)s AND i.created_at < %(first_hour)s
+      AND i.sla_due_at IS NOT NULL
+    GROUP BY i.priority
+),
+ahead AS (
+    SELECT o.priority, count(*) AS n, min(o.sla_due_at) AS next_breach
+    FROM issues_issue o
+    WHERE o.resolved_at IS NULL AND o.sla_due_at >= %(now)s AND o.created_at >= %(start)s
+    GROUP BY o.priority
+),
+counted AS (
+    SELECT priority, total, late, unresolved, 0 AS ahead, NULL::timestamptz AS next_breach
+    FROM hours
+    UNION ALL SELECT priority, total, late, unresolved, 0, NULL FROM head
+    UNION ALL SELECT priority, 0, 0, 0, n, next_breach FROM ahead
+)
+SELECT priority, sum(total)::bigint, sum(late + unresolved - ahead)::bigint, min(next_breach)
+FROM counted
+GROUP BY priority
 """
+
+
+def _next_utc_hour(moment: dt.datetime) -> dt.datetime:
+    """The first whole UTC hour at or after `moment` (where issues_sla_hourly takes over)."""
+    utc = moment.astimezone(dt.UTC)
+    hour = utc.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == utc else hour + dt.timedelta(hours=1)
 
 
 def sla_compliance(*, days: int = 30) -> Expiring:
@@ -481,7 +511,8 @@ def sla_compliance(*, days: int = 30) -> Expiring:
     next unresolved issue's SLA passes or local midnight (the window moves)."""
     _first, _last, start, midnight = _window(days)
     now = timezone.now()
-    rows = {row[0]: row[1:] for row in _fetch_all(_SLA_SQL, {"start": start, "now": now})}
+    params = {"start": start, "first_hour": _next_utc_hour(start), "now": now}
+    rows = {row[0]: row[1:] for row in _fetch_all(_SLA_SQL, params)}
     result = []
     for priority in Priority.values:
         total, breached, _next = rows.get(priority, (0, 0, None))

@@ -339,7 +339,9 @@ def _rate(part: int, whole: int) -> float | None:
     ),
     days=st.integers(1, 40),
 )
-def test_sla_compliance_equals_a_recount(in_acme, issues, days):
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Kolkata"])  # a window starting mid-hour
+def test_sla_compliance_equals_a_recount(in_acme, settings, time_zone, issues, days):
+    settings.TIME_ZONE = time_zone
     Issue.objects.all().delete()
     now, user = timezone.now(), UserFactory()
     for priority, created_in, resolved_after, sla_hours in issues:
@@ -356,10 +358,16 @@ def test_sla_compliance_equals_a_recount(in_acme, issues, days):
             resolved_at=resolved,
             sla_due_at=created + dt.timedelta(hours=sla_hours),
         )
+    assert _fetch(entries.SLA_COMPLIANCE, days=days) == _sla_recount(days)
+
+
+def _sla_recount(days: int) -> list[dict[str, Any]]:
     start, now = _window_start(days), timezone.now()
     expected = []
     for priority in Priority.values:
-        rows = Issue.objects.filter(priority=priority, created_at__gte=start)
+        rows = Issue.objects.filter(
+            priority=priority, created_at__gte=start, sla_due_at__isnull=False
+        )
         total = len(rows)
         breached = sum(
             1
@@ -376,7 +384,48 @@ def test_sla_compliance_equals_a_recount(in_acme, issues, days):
                 "complianceRate": _rate(total - breached, total),
             }
         )
-    assert _fetch(entries.SLA_COMPLIANCE, days=days) == expected
+    return expected
+
+
+def test_the_sla_summary_stays_exact_through_every_kind_of_write(in_acme):
+    """issues_sla_hourly is kept by triggers: bulk updates, bulk_update, raw SQL, deletes
+    and TRUNCATE all leave the figures equal to a recount."""
+    from django.db import connection
+
+    now, user = timezone.now(), UserFactory()
+    issues = [
+        IssueFactory(
+            reporter=user,
+            priority=priority,
+            created_at=now - age * HOUR,
+            updated_at=now - age * HOUR,
+            sla_due_at=now - age * HOUR + 4 * HOUR,
+        )
+        for age, priority in enumerate(["critical", "high", "low", "medium"] * 5)
+    ]
+    assert _fetch(entries.SLA_COMPLIANCE) == _sla_recount(30)
+    Issue.objects.filter(priority="low").update(priority="critical")
+    assert _fetch(entries.SLA_COMPLIANCE) == _sla_recount(30)
+    for issue in issues[:6]:
+        issue.status, issue.resolved_at = "resolved", issue.sla_due_at + HOUR  # late
+    Issue.objects.bulk_update(issues[:6], ["status", "resolved_at"])
+    assert _fetch(entries.SLA_COMPLIANCE) == _sla_recount(30)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE issues_issue SET sla_due_at = NULL WHERE priority = 'high'")
+        cursor.execute(
+            "UPDATE issues_issue SET created_at = created_at - interval '40 days' "
+            "WHERE priority = 'medium'"
+        )
+    assert _fetch(entries.SLA_COMPLIANCE) == _sla_recount(30)
+    Issue.objects.filter(priority="critical")[:1].get().delete()
+    Issue.objects.filter(status="resolved").delete()
+    assert _fetch(entries.SLA_COMPLIANCE) == _sla_recount(30)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks: TRUNCATE may run
+        cursor.execute("TRUNCATE issues_issue CASCADE")
+        cursor.execute("SELECT count(*) FROM issues_sla_hourly")
+        assert cursor.fetchone() == (0,)
+    assert [row["total"] for row in _fetch(entries.SLA_COMPLIANCE)] == [0, 0, 0, 0]
 
 
 @RANDOM_DATA
