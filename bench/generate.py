@@ -169,6 +169,7 @@ DATA_TABLES = (
     "issues_issue",
     "issues_sla_hourly",  # kept by triggers on issues_issue (copied as it is)
     "changes_change",
+    "changes_ended_quarterly",  # kept by triggers on changes_change
     "requests_app_request",
     "requests_app_catalogitem",
     "cloud_cloudcostreport",

@@ -90,7 +90,8 @@ class Change(TrackedRecord):
         indexes = [
             *TrackedRecord.Meta.indexes,
             models.Index(fields=["scheduled_start"], name="change_sched_start_idx"),
-            # The success rate per day: an index-only scan of the changes that ended.
+            # The list's completedAfter/completedBefore filters and ordering (the
+            # dashboard's success rate reads changes_ended_quarterly, migration 0003).
             models.Index(
                 fields=["completed_at"],
                 include=["outcome"],

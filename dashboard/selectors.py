@@ -529,24 +529,26 @@ def sla_compliance(*, days: int = 30) -> Expiring:
     return Expiring(result, _earliest(next_breach, midnight))
 
 
-# Changes whose outcome was recorded in the window, per local day (index-only scan of
-# change_completed_idx); closed changes keep their outcome, so they still count.
+# Changes whose outcome was recorded in the window, per local day, from
+# changes_ended_quarterly (kept by triggers, changes migration 0003): every time zone's
+# midnight is a quarter hour, so its rows fall into exactly one local day each. Closed
+# changes keep their outcome, so they still count.
 _SUCCESS_SQL = """
 WITH days AS (
     SELECT generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day')::date AS day
 ),
 ended AS (
-    SELECT (completed_at AT TIME ZONE %(tz)s)::date AS day,
-           count(*) AS completed,
-           count(*) FILTER (WHERE outcome = 'successful') AS successful,
-           count(*) FILTER (WHERE outcome = 'failed') AS failed,
-           count(*) FILTER (WHERE outcome = 'rolled_back') AS rolled_back
-    FROM changes_change
-    WHERE completed_at >= %(start)s
+    SELECT (quarter AT TIME ZONE %(tz)s)::date AS day,
+           sum(n) AS completed,
+           sum(n) FILTER (WHERE outcome = 'successful') AS successful,
+           sum(n) FILTER (WHERE outcome = 'failed') AS failed,
+           sum(n) FILTER (WHERE outcome = 'rolled_back') AS rolled_back
+    FROM changes_ended_quarterly
+    WHERE quarter >= %(start)s
     GROUP BY 1
 )
-SELECT days.day, coalesce(completed, 0), coalesce(successful, 0), coalesce(failed, 0),
-       coalesce(rolled_back, 0)
+SELECT days.day, coalesce(completed, 0)::bigint, coalesce(successful, 0)::bigint,
+       coalesce(failed, 0)::bigint, coalesce(rolled_back, 0)::bigint
 FROM days LEFT JOIN ended ON ended.day = days.day
 ORDER BY days.day
 """

@@ -190,8 +190,8 @@ MUTANTS = [
     Mutant(
         "success_rate_counts_success",
         "dashboard/selectors.py",
-        "count(*) FILTER (WHERE outcome = 'successful') AS successful",
-        "count(*) FILTER (WHERE outcome = 'success') AS successful",
+        "sum(n) FILTER (WHERE outcome = 'successful') AS successful",
+        "sum(n) FILTER (WHERE outcome = 'success') AS successful",
         ("tests/dashboard/test_new_entries.py",),
         "the change success rate counts the outcome the app writes (the original's bug)",
     ),
