@@ -449,7 +449,9 @@ def test_the_sla_summary_stays_exact_through_every_kind_of_write(in_acme):
     ),
     days=st.integers(1, 45),
 )
-def test_change_success_rate_equals_a_recount(in_acme, changes, days):
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Kathmandu"])  # midnight at :15 UTC
+def test_change_success_rate_equals_a_recount(in_acme, settings, time_zone, changes, days):
+    settings.TIME_ZONE = time_zone
     Change.objects.all().delete()
     now = timezone.now()
     for (status, outcome), ago in changes:
@@ -459,7 +461,11 @@ def test_change_success_rate_equals_a_recount(in_acme, changes, days):
             completed_at=now - ago if outcome else None,
             created_at=now - ago - HOUR,
         )
-    first = _local_day(now) - dt.timedelta(days=days - 1)
+    assert _fetch(entries.CHANGE_SUCCESS, days=days) == _success_recount(days)
+
+
+def _success_recount(days: int) -> list[dict[str, Any]]:
+    first = _local_day(timezone.now()) - dt.timedelta(days=days - 1)
     per_day: dict[dt.date, list[str]] = {}
     for change in Change.objects.exclude(outcome=None):
         per_day.setdefault(_local_day(change.completed_at), []).append(change.outcome)
@@ -477,7 +483,42 @@ def test_change_success_rate_equals_a_recount(in_acme, changes, days):
                 "successRate": _rate(outcomes.count("successful"), len(outcomes)),
             }
         )
-    assert _fetch(entries.CHANGE_SUCCESS, days=days) == expected
+    return expected
+
+
+def test_the_change_summary_stays_exact_through_every_kind_of_write(in_acme):
+    from django.db import connection
+
+    now = timezone.now()
+    ended = [
+        ChangeFactory(status="completed", completed_at=now - age * HOUR, created_at=now - DAY * 3)
+        for age in range(12)
+    ]
+    ChangeFactory.create_batch(3, status="implementing")
+    assert _fetch(entries.CHANGE_SUCCESS) == _success_recount(30)
+    Change.objects.filter(pk__in=[c.pk for c in ended[:4]]).update(
+        status="rolled_back", outcome="rolled_back"
+    )
+    assert _fetch(entries.CHANGE_SUCCESS) == _success_recount(30)
+    for change in ended[4:6]:
+        change.outcome = "failed"
+    Change.objects.bulk_update(ended[4:6], ["outcome"])
+    Change.objects.filter(pk=ended[6].pk).update(status="closed")  # keeps its outcome
+    assert _fetch(entries.CHANGE_SUCCESS) == _success_recount(30)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE changes_change SET completed_at = completed_at - interval '2 days' "
+            "WHERE outcome = 'successful'"
+        )
+    assert _fetch(entries.CHANGE_SUCCESS) == _success_recount(30)
+    Change.objects.filter(outcome="failed").delete()
+    ended[8].delete()
+    assert _fetch(entries.CHANGE_SUCCESS) == _success_recount(30)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE changes_change CASCADE")
+        cursor.execute("SELECT count(*) FROM changes_ended_quarterly")
+        assert cursor.fetchone() == (0,)
 
 
 @RANDOM_DATA
