@@ -171,6 +171,7 @@ DATA_TABLES = (
     "changes_change",
     "changes_ended_quarterly",  # kept by triggers on changes_change
     "requests_app_request",
+    "requests_by_item_daily",  # kept by triggers on requests_app_request
     "requests_app_catalogitem",
     "cloud_cloudcostreport",
     "applications_applicationhealthscore",

@@ -7,7 +7,7 @@ finds them and goes straight to measuring.
 Small tenants: a full tenant (schema + migrations) costs most of a second here, and
 django-tenants' clone_schema about half of one (both timed in every run), so 1,000 of
 either would take the whole budget. The small tenants are instead schemas holding the
-dashboard's nine tables, copied from a fully migrated and filled template tenant with
+dashboard's ten tables, copied from a fully migrated and filled template tenant with
 CREATE TABLE (LIKE ... INCLUDING ALL) and INSERT ... SELECT, plus their Tenant and Domain
 rows: everything warm_cache reads. Created once, reused by later runs.
 """

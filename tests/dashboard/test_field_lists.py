@@ -221,6 +221,10 @@ def _explain_columns(sql: str) -> dict[str, set[str]]:
 SUMMARIES = {
     "issues_sla_hourly": ("issues_issue", {"created_at", "priority", "sla_due_at", "resolved_at"}),
     "changes_ended_quarterly": ("changes_change", {"completed_at", "outcome"}),
+    "requests_by_item_daily": (
+        "requests_app_request",
+        {"catalog_item_id", "created_at", "fulfilled_at"},
+    ),
 }
 
 

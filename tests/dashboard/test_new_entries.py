@@ -564,7 +564,11 @@ def test_critical_applications_equal_a_recount(in_acme, apps, limit):
     days=st.integers(1, 40),
     limit=st.integers(1, 5),
 )
-def test_requests_by_item_equal_a_recount(in_acme, requests, targets, days, limit):
+@pytest.mark.parametrize("time_zone", ["UTC", "America/St_Johns"])  # midnight at 03:30 UTC
+def test_requests_by_item_equal_a_recount(
+    in_acme, settings, time_zone, requests, targets, days, limit
+):
+    settings.TIME_ZONE = time_zone
     Request.objects.all().delete()
     CatalogItem.objects.all().delete()
     now, user = timezone.now(), UserFactory()
@@ -604,6 +608,39 @@ def test_requests_by_item_equal_a_recount(in_acme, requests, targets, days, limi
         )
     rows.sort(key=lambda row: (-row["count"], row["item"]["name"]))
     assert _fetch(entries.REQUESTS_BY_ITEM, days=days, limit=limit) == rows[:limit]
+    # An item's new target recounts what met it; a bulk reassignment moves the counts.
+    items[0].fulfilment_target_hours = 1
+    items[0].save()
+    CatalogItem.objects.filter(pk=items[1].pk).update(fulfilment_target_hours=500)
+    Request.objects.filter(catalog_item=items[2]).update(catalog_item=items[0])
+    assert (
+        _fetch(entries.REQUESTS_BY_ITEM, days=days, limit=limit)
+        == _by_item_recount(items, days)[:limit]
+    )
+
+
+def _by_item_recount(items: list[CatalogItem], days: int) -> list[dict[str, Any]]:
+    start = _window_start(days)
+    rows = []
+    for item in CatalogItem.objects.filter(pk__in=[i.pk for i in items]):
+        mine = [r for r in Request.objects.filter(catalog_item=item) if r.created_at >= start]
+        if not mine:
+            continue
+        fulfilled = [r for r in mine if r.fulfilled_at is not None]
+        target = dt.timedelta(hours=item.fulfilment_target_hours)
+        rows.append(
+            {
+                "item": {"id": item.id, "name": item.name},
+                "count": len(mine),
+                "fulfilled": len(fulfilled),
+                "fulfilmentRate": _rate(len(fulfilled), len(mine)),
+                "withinTarget": sum(
+                    1 for r in fulfilled if r.fulfilled_at - r.created_at <= target
+                ),
+            }
+        )
+    rows.sort(key=lambda row: (-row["count"], row["item"]["name"]))
+    return rows
 
 
 @RANDOM_DATA
