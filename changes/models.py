@@ -91,7 +91,7 @@ class Change(TrackedRecord):
             *TrackedRecord.Meta.indexes,
             models.Index(fields=["scheduled_start"], name="change_sched_start_idx"),
             # The list's completedAfter/completedBefore filters and ordering (the
-            # dashboard's success rate reads changes_ended_quarterly, migration 0003).
+            # dashboard's success rate reads changes_ended_quarterly, migration 0004).
             models.Index(
                 fields=["completed_at"],
                 include=["outcome"],

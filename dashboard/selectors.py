@@ -530,7 +530,7 @@ def sla_compliance(*, days: int = 30) -> Expiring:
 
 
 # Changes whose outcome was recorded in the window, per local day, from
-# changes_ended_quarterly (kept by triggers, changes migration 0003): every time zone's
+# changes_ended_quarterly (kept by triggers, changes migration 0004): every time zone's
 # midnight is a quarter hour, so its rows fall into exactly one local day each. Closed
 # changes keep their outcome, so they still count.
 _SUCCESS_SQL = """
