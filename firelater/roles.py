@@ -29,7 +29,7 @@ CHANGE_MANAGER = "change manager"
 TENANT_ADMIN = "tenant admin"
 
 # The record apps whose every model an agent may view.
-DOMAIN_APPS = ("applications", "issues", "requests_app", "changes")
+DOMAIN_APPS = ("applications", "issues", "requests_app", "changes", "cloud")
 
 _AGENT = [
     *(f"{app}.view_*" for app in DOMAIN_APPS),
