@@ -20,8 +20,11 @@ S = ChangeStatus
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
-    S.SUBMITTED: frozenset({S.DRAFT, S.REVIEW, S.APPROVED, S.REJECTED, S.CANCELLED}),
-    S.REVIEW: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED}),
+    # Scheduling a submitted or reviewed change approves it too (a change manager's move).
+    S.SUBMITTED: frozenset(
+        {S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED, S.REJECTED, S.CANCELLED}
+    ),
+    S.REVIEW: frozenset({S.APPROVED, S.SCHEDULED, S.REJECTED, S.CANCELLED}),
     S.APPROVED: frozenset({S.SCHEDULED, S.IMPLEMENTING, S.CANCELLED}),
     S.REJECTED: frozenset({S.DRAFT, S.CLOSED}),
     S.SCHEDULED: frozenset({S.APPROVED, S.IMPLEMENTING, S.CANCELLED}),

@@ -9,10 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRELATER_APPS = {
-    "firelater", "tenants", "issues", "changes", "requests_app", "applications",
+    "firelater", "tenants", "issues", "changes", "requests_app", "applications", "cloud",
     "dashboard", "demo",
 }  # fmt: skip
-DOMAIN_APPS = ("issues", "changes", "requests_app", "applications", "tenants")
+DOMAIN_APPS = ("issues", "changes", "requests_app", "applications", "cloud", "tenants")
 
 
 def _imported_packages(folder: Path) -> dict[str, set[str]]:

@@ -21,10 +21,11 @@ from rest_framework.test import APIClient
 
 from applications.factories import ApplicationFactory
 from changes.factories import ChangeFactory
+from cloud.factories import CloudCostReportFactory
 from firelater import roles
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
-from requests_app.factories import RequestFactory
+from requests_app.factories import CatalogItemFactory, RequestFactory
 from tests.utils import json_error
 
 PASSWORD = "role-pass-123"
@@ -65,6 +66,20 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("application-detail", "DELETE"): row(401, 403, 403, 403, 204),
     ("application-health-scores", "GET"): row(401, 403, 200, 200, 200),
     ("application-health-scores", "POST"): row(401, 403, 403, 403, 201),
+    # The catalog: everyone who files requests reads it; the tenant admin keeps it.
+    ("catalog-item-list", "GET"): row(401, 200, 200, 200, 200),
+    ("catalog-item-list", "POST"): row(401, 403, 403, 403, 201),
+    ("catalog-item-detail", "GET"): row(401, 200, 200, 200, 200),
+    ("catalog-item-detail", "PUT"): row(401, 403, 403, 403, 200),
+    ("catalog-item-detail", "PATCH"): row(401, 403, 403, 403, 200),
+    ("catalog-item-detail", "DELETE"): row(401, 403, 403, 403, 204),
+    # Cloud costs: agents and above read them; the tenant admin records them.
+    ("cloud-cost-list", "GET"): row(401, 403, 200, 200, 200),
+    ("cloud-cost-list", "POST"): row(401, 403, 403, 403, 201),
+    ("cloud-cost-detail", "GET"): row(401, 403, 200, 200, 200),
+    ("cloud-cost-detail", "PUT"): row(401, 403, 403, 403, 200),
+    ("cloud-cost-detail", "PATCH"): row(401, 403, 403, 403, 200),
+    ("cloud-cost-detail", "DELETE"): row(401, 403, 403, 403, 204),
     ("cache-stats", "GET"): row(401, 403, 403, 403, 200),
     ("cache-invalidate", "POST"): row(401, 403, 403, 403, 200),
     ("api-token", "POST"): row(200, 200, 200, 200, 200),  # credentials in the body
@@ -144,8 +159,30 @@ def world(acme: Any) -> World:
             "request": RequestFactory(requester=requester).pk,
             "change": ChangeFactory(status="draft").pk,
             "application": application.pk,
+            "catalog-item": CatalogItemFactory().pk,
+            "cloud-cost": CloudCostReportFactory().pk,
         }
     return World(users, tokens, ids)
+
+
+# URL name prefix -> (base path, the body of a create or replace for `role`, a patch).
+OTHER_RESOURCES: dict[str, tuple[str, Any, dict[str, Any]]] = {
+    "catalog-item": (
+        "/api/v1/catalog-items/",
+        lambda role: {"name": f"Item for {role}", "category": "Hardware"},
+        {"active": False},
+    ),
+    "cloud-cost": (
+        "/api/v1/cloud-costs/",
+        lambda role: {
+            "provider": "aws",
+            "account": f"account of {role}",
+            "periodStart": "2026-01-01",
+            "totalCost": "10.00",
+        },
+        {"totalCost": "12.50"},
+    ),
+}
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -160,6 +197,12 @@ def _path_and_body(name: str, method: str, world: World, role: str) -> tuple[str
     resource, _, kind = name.partition("-")
     if name.startswith("dashboard-"):
         return reverse(name), None
+    for prefix, (base, body_for, patch) in OTHER_RESOURCES.items():
+        if name.startswith(f"{prefix}-"):
+            if name.endswith("-list"):
+                return base, body_for(role)
+            body = patch if method == "PATCH" else body_for(role)
+            return f"{base}{world.ids[prefix]}/", body
     if resource in BODIES:
         pk = world.ids[resource]
         base = f"/api/v1/{resource}s/"
