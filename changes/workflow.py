@@ -21,9 +21,7 @@ S = ChangeStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
     # Scheduling a submitted or reviewed change approves it too (a change manager's move).
-    S.SUBMITTED: frozenset(
-        {S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED, S.REJECTED, S.CANCELLED}
-    ),
+    S.SUBMITTED: frozenset({S.DRAFT, S.REVIEW, S.APPROVED, S.SCHEDULED, S.REJECTED, S.CANCELLED}),
     S.REVIEW: frozenset({S.APPROVED, S.SCHEDULED, S.REJECTED, S.CANCELLED}),
     S.APPROVED: frozenset({S.SCHEDULED, S.IMPLEMENTING, S.CANCELLED}),
     S.REJECTED: frozenset({S.DRAFT, S.CLOSED}),
