@@ -34,12 +34,21 @@ class IssueStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+# Statuses of an open issue (also the predicate of the partial index over open issues).
+OPEN_ISSUE_STATUSES = (
+    IssueStatus.NEW,
+    IssueStatus.ASSIGNED,
+    IssueStatus.IN_PROGRESS,
+    IssueStatus.PENDING,
+)
+
+
 class Issue(Ticket):
     NUMBER_PREFIX = "ISS"
 
     Status = IssueStatus
 
-    OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
+    OPEN_STATUSES = OPEN_ISSUE_STATUSES
     DONE_STATUSES = (Status.RESOLVED, Status.CLOSED)
     DONE_FIELD = "resolved_at"
 
@@ -58,6 +67,13 @@ class Issue(Ticket):
             *Ticket.Meta.indexes,
             models.Index(fields=["resolved_at"], name="issue_resolved_idx"),
             models.Index(fields=["sla_due_at"], name="issue_sla_due_idx"),
+            # Open issues by SLA: the next to fall due, and those due within the current
+            # quarter hour (the summaries count whole quarter hours).
+            models.Index(
+                fields=["sla_due_at"],
+                condition=models.Q(status__in=OPEN_ISSUE_STATUSES),
+                name="issue_open_sla_idx",
+            ),
         ]
         constraints = [
             *choices_valid("issue", status=IssueStatus),

@@ -18,17 +18,21 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Statuses of an open request (also the predicate of the partial index over open requests).
+OPEN_REQUEST_STATUSES = (
+    RequestStatus.SUBMITTED,
+    RequestStatus.PENDING_APPROVAL,
+    RequestStatus.APPROVED,
+    RequestStatus.IN_PROGRESS,
+)
+
+
 class Request(Ticket):
     NUMBER_PREFIX = "REQ"
 
     Status = RequestStatus
 
-    OPEN_STATUSES = (
-        RequestStatus.SUBMITTED,
-        RequestStatus.PENDING_APPROVAL,
-        RequestStatus.APPROVED,
-        RequestStatus.IN_PROGRESS,
-    )
+    OPEN_STATUSES = OPEN_REQUEST_STATUSES
     DONE_STATUSES = (RequestStatus.FULFILLED,)
     DONE_FIELD = "fulfilled_at"
 
@@ -46,6 +50,12 @@ class Request(Ticket):
         indexes = [
             *Ticket.Meta.indexes,
             models.Index(fields=["due_at"], name="request_due_idx"),
+            # Open requests by due time (as issue_open_sla_idx for issues).
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status__in=OPEN_REQUEST_STATUSES),
+                name="request_open_due_idx",
+            ),
         ]
         constraints = [
             *choices_valid("request", status=RequestStatus),
