@@ -256,4 +256,5 @@ def rebuild(cursor: Any, summaries: Sequence[Summary]) -> dict[str, int]:
             f"INSERT INTO {s.table} ({s.names}, n, compact) "
             f"SELECT {s.names}, n, true FROM ({s.recount_sql()}) AS r"
         )
+        cursor.execute(f"ANALYZE {s.table}")
     return drifted

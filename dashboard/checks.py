@@ -1,0 +1,49 @@
+"""System checks of the dashboard's assumptions about configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from firelater.aggregates import QUARTER_HOUR_SECONDS
+
+# The years whose midnights the dashboard reads: trends go back 365 days from today.
+_LAST_CHECKED_YEAR = 2050
+
+
+def odd_offsets(zone: zoneinfo.ZoneInfo, years: range) -> list[dt.timedelta]:
+    """The zone's UTC offsets in these years that are not whole quarter hours."""
+    day = dt.datetime(years.start, 1, 1)
+    end = dt.datetime(years.stop, 1, 1)
+    found: set[dt.timedelta] = set()
+    while day < end:
+        for hour in (0, 12):  # a change is at most a day apart from one of these
+            offset = day.replace(hour=hour, tzinfo=zone).utcoffset()
+            if offset is not None:
+                found.add(offset)
+        day += dt.timedelta(days=1)
+    return sorted(o for o in found if o.total_seconds() % QUARTER_HOUR_SECONDS)
+
+
+@checks.register()
+def time_zone_midnight_on_a_quarter_hour(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The day figures (trends, resolved today, this week) sum UTC quarter-hour summaries:
+    right only if every local midnight of TIME_ZONE is a UTC quarter hour."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    odd = odd_offsets(zone, range(dt.date.today().year - 2, _LAST_CHECKED_YEAR + 1))
+    if not odd:
+        return []
+    return [
+        checks.Error(
+            f"TIME_ZONE {settings.TIME_ZONE!r} has UTC offsets that are not whole quarter "
+            f"hours ({', '.join(str(o) for o in odd)}): its midnights fall inside the "
+            "dashboard's quarter-hour summaries, so day counts would be wrong.",
+            hint="Use a time zone whose offsets are multiples of 15 minutes (all current "
+            "zones are; some historical ones are not).",
+            id="dashboard.E001",
+        )
+    ]
