@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.utils import timezone
 
 from firelater.aggregates import QUARTER_HOUR_SECONDS
 
@@ -17,12 +18,13 @@ _LAST_CHECKED_YEAR = 2050
 
 def odd_offsets(zone: zoneinfo.ZoneInfo, years: range) -> list[dt.timedelta]:
     """The zone's UTC offsets in these years that are not whole quarter hours."""
-    day = dt.datetime(years.start, 1, 1)
-    end = dt.datetime(years.stop, 1, 1)
+    # Wall-clock dates in the zone itself: the offset at each local midnight and noon.
+    day = dt.date(years.start, 1, 1)
+    end = dt.date(years.stop, 1, 1)
     found: set[dt.timedelta] = set()
     while day < end:
         for hour in (0, 12):  # a change is at most a day apart from one of these
-            offset = day.replace(hour=hour, tzinfo=zone).utcoffset()
+            offset = dt.datetime.combine(day, dt.time(hour), tzinfo=zone).utcoffset()
             if offset is not None:
                 found.add(offset)
         day += dt.timedelta(days=1)
@@ -34,7 +36,7 @@ def time_zone_midnight_on_a_quarter_hour(**kwargs: Any) -> list[checks.CheckMess
     """The day figures (trends, resolved today, this week) sum UTC quarter-hour summaries:
     right only if every local midnight of TIME_ZONE is a UTC quarter hour."""
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    odd = odd_offsets(zone, range(dt.date.today().year - 2, _LAST_CHECKED_YEAR + 1))
+    odd = odd_offsets(zone, range(timezone.now().year - 2, _LAST_CHECKED_YEAR + 1))
     if not odd:
         return []
     return [

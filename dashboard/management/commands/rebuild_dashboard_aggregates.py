@@ -61,8 +61,11 @@ class Command(BaseCommand):
     def rebuild(self, tenant: Tenant) -> dict[str, Any]:
         started = time.perf_counter()
         drifted: dict[str, int] = {}
-        with schema_context(tenant.schema_name), transaction.atomic():
-            with connection.cursor() as cursor:
-                for summaries in SUMMARIES_BY_SOURCE.values():
-                    drifted.update(aggregates.rebuild(cursor, summaries))
+        with (
+            schema_context(tenant.schema_name),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            for summaries in SUMMARIES_BY_SOURCE.values():
+                drifted.update(aggregates.rebuild(cursor, summaries))
         return {"drifted_groups": drifted, "seconds": round(time.perf_counter() - started, 3)}
