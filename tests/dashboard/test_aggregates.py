@@ -522,3 +522,38 @@ def test_the_rebuild_command_refuses_an_unknown_tenant(db):
 
     with pytest.raises(CommandError, match="Unknown tenant: nobody"):
         call_command("rebuild_dashboard_aggregates", "--tenant", "nobody")
+
+
+def test_an_sla_passing_inside_a_quarter_hour_is_overdue_from_that_second(in_acme):
+    due = BASE + 5 * MINUTE  # 09:12:30, inside the quarter hour 09:00-09:15
+    op_create_issues(
+        [
+            {"status": "new", "priority": "high", "created_at": BASE, "updated_at": BASE},
+            {
+                "status": "assigned",
+                "priority": "low",
+                "created_at": BASE,
+                "updated_at": BASE,
+                "sla_due_at": due,
+            },
+        ]
+    )
+    second = dt.timedelta(seconds=1)
+    for now, overdue in ((BASE, 0), (due - second, 0), (due, 0), (due + second, 1)):
+        assert selectors.overview(now=now).value["issues"]["overdue"] == overdue, now
+        assert selectors.mobile_summary(now=now).value["overdue_issues"] == overdue, now
+    assert_entries_equal_reference([BASE, due - second, due, due + second])
+
+
+def test_a_change_enters_and_leaves_the_upcoming_window_at_its_exact_instant(in_acme):
+    start = BASE + 3 * MINUTE + dt.timedelta(milliseconds=250)
+    op_create_changes(
+        [{"status": "scheduled", "created_at": BASE, "updated_at": BASE, "scheduled_start": start}]
+    )
+    week = dt.timedelta(days=7)
+    tick = dt.timedelta(milliseconds=1)
+    for now, upcoming in ((start - week - tick, 0), (start - week + tick, 1), (start, 1)):
+        assert selectors.upcoming_changes(now=now).value["total"] == upcoming, now
+        assert selectors.mobile_summary(now=now).value["upcoming_changes"] == upcoming, now
+    assert selectors.upcoming_changes(now=start + tick).value["total"] == 0
+    assert_entries_equal_reference([start - week - tick, start - week + tick, start, start + tick])
