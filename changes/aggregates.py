@@ -23,7 +23,7 @@ SCHEDULED = Summary(
     },
     where="scheduled_start IS NOT NULL",
     where_fields=frozenset({"scheduled_start"}),
-    read_index=("quarter", "status"),
+    read_index=("status", "quarter"),
 )
 
 SUMMARIES = (COUNTS, SCHEDULED)

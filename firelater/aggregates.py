@@ -56,7 +56,7 @@ class Summary:
     columns: dict[str, Column]
     where: str = "true"
     where_fields: frozenset[str] = field(default_factory=frozenset)
-    # The index reads use (its first column: the one they filter by range).
+    # The index reads use: equality columns first, then the one they take a range of.
     read_index: tuple[str, ...] = ()
 
     @property

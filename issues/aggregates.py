@@ -39,7 +39,7 @@ SLA_DUE = Summary(
     },
     where="sla_due_at IS NOT NULL",
     where_fields=frozenset({"sla_due_at"}),
-    read_index=("quarter", "status"),
+    read_index=("status", "quarter"),
 )
 
 SUMMARIES = (COUNTS, CREATED, RESOLVED, SLA_DUE)

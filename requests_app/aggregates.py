@@ -24,7 +24,7 @@ DUE = Summary(
     },
     where="due_at IS NOT NULL",
     where_fields=frozenset({"due_at"}),
-    read_index=("quarter", "status"),
+    read_index=("status", "quarter"),
 )
 
 SUMMARIES = (COUNTS, DUE)
