@@ -31,17 +31,14 @@ def odd_offsets(zone: zoneinfo.ZoneInfo, years: range) -> list[dt.timedelta]:
     return sorted(o for o in found if o.total_seconds() % QUARTER_HOUR_SECONDS)
 
 
-@checks.register()
-def time_zone_midnight_on_a_quarter_hour(**kwargs: Any) -> list[checks.CheckMessage]:
-    """The day figures (trends, resolved today, this week) sum UTC quarter-hour summaries:
-    right only if every local midnight of TIME_ZONE is a UTC quarter hour."""
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    odd = odd_offsets(zone, range(timezone.now().year - 2, _LAST_CHECKED_YEAR + 1))
+def time_zone_errors(zone_name: str, years: range) -> list[checks.CheckMessage]:
+    """E001 if the zone's midnights in these years are not all UTC quarter hours."""
+    odd = odd_offsets(zoneinfo.ZoneInfo(zone_name), years)
     if not odd:
         return []
     return [
         checks.Error(
-            f"TIME_ZONE {settings.TIME_ZONE!r} has UTC offsets that are not whole quarter "
+            f"TIME_ZONE {zone_name!r} has UTC offsets that are not whole quarter "
             f"hours ({', '.join(str(o) for o in odd)}): its midnights fall inside the "
             "dashboard's quarter-hour summaries, so day counts would be wrong.",
             hint="Use a time zone whose offsets are multiples of 15 minutes (all current "
@@ -49,3 +46,12 @@ def time_zone_midnight_on_a_quarter_hour(**kwargs: Any) -> list[checks.CheckMess
             id="dashboard.E001",
         )
     ]
+
+
+@checks.register()
+def time_zone_midnight_on_a_quarter_hour(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The day figures (trends, resolved today, this week) sum UTC quarter-hour summaries:
+    right only if every local midnight of TIME_ZONE is a UTC quarter hour (checked from
+    two years back, the trends' reach, to _LAST_CHECKED_YEAR)."""
+    years = range(timezone.now().year - 2, _LAST_CHECKED_YEAR + 1)
+    return time_zone_errors(settings.TIME_ZONE, years)
