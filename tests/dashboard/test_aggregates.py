@@ -320,6 +320,19 @@ OPERATIONS = st.one_of(
 )
 
 
+def test_an_update_moves_a_record_between_groups_it_never_adds_one(in_acme):
+    op_create_issues(
+        [{"status": "new", "priority": "high", "created_at": BASE, "updated_at": BASE}] * 2
+    )
+    op_issue_status("in_progress", 2)
+    assert selectors.issues_by_status()[:3] == [
+        {"status": "new", "count": 1},
+        {"status": "assigned", "count": 0},
+        {"status": "in_progress", "count": 1},
+    ]
+    assert_summaries_exact()
+
+
 @settings(
     max_examples=60,
     deadline=None,
