@@ -16,7 +16,7 @@ DROP_ACTIVITY_INDEXES = "DROP INDEX IF EXISTS change_activity_updated_idx"
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("changes", "0001_initial"),
+        ("changes", "0002_change_approve_permission"),
     ]
 
     operations = [
