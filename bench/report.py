@@ -438,6 +438,79 @@ def _compare_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _entries_largest(sc: dict[str, Any]) -> list[str]:
+    """Every entry at the largest size, before (the former full-scan SQL) and after (the
+    summaries), and what the summaries' triggers cost a write (issue #13)."""
+    largest = sc.get("entries_largest")
+    if not largest:
+        return []
+    rows = []
+    for name, cold in largest["cold_http"].items():
+        calls = largest["in_process"].get(name, {})
+        before, after = calls.get("before", {}), calls.get("after", {})
+        rows.append(
+            [
+                name,
+                before.get("call_ms", {}).get("p50", "-"),
+                before.get("call_ms", {}).get("p95", "-"),
+                before.get("postgres_ms", "-"),
+                after.get("call_ms", {}).get("p50", "-"),
+                after.get("call_ms", {}).get("p95", "-"),
+                after.get("postgres_ms", "-"),
+                cold["server_ms"]["p50"],
+                cold["server_ms"]["p95"],
+            ]
+        )
+    lines = [
+        f"Every entry at {largest['issues']:,} issues ({largest['tenant']}). Before: the "
+        "former full-scan SQL (tests/dashboard/reference.py), called in the bench process; "
+        "after: the summaries, called the same way, and cold over HTTP (server-side, the "
+        "entry invalidated before each request). PostgreSQL ms: planning + execution of "
+        "the entry's statements (EXPLAIN ANALYZE, best of 3).",
+        "",
+        *_table(
+            [
+                "entry",
+                "before p50 ms",
+                "before p95",
+                "before PostgreSQL",
+                "after p50 ms",
+                "after p95",
+                "after PostgreSQL",
+                "cold HTTP p50",
+                "cold HTTP p95",
+            ],
+            rows,
+        ),
+    ]
+    cost = sc.get("write_cost")
+    if cost:
+        lines += [
+            "A single issue create and update (issue_create, issue_update; each committed, "
+            "its invalidation sent), p50 ms, with the summaries' triggers and without them "
+            "(ALTER TABLE ... DISABLE TRIGGER), alternating blocks:",
+            "",
+            *_table(
+                ["", "create", "update", "create + update"],
+                [
+                    [
+                        label.replace("_", " "),
+                        cost[label]["create"]["p50"],
+                        cost[label]["update"]["p50"],
+                        round(cost["create_plus_update_ms"][label], 3),
+                    ]
+                    for label in ("with_triggers", "without_triggers")
+                ],
+            ),
+            f"Ratio (median over neighbouring with/without block pairs, the headline) "
+            f"{cost['ratio']}; of the pooled p50s {cost.get('ratio_of_pooled_p50s')}; "
+            "the summaries' drift after the probe: "
+            f"{cost['summary_drift_after']} groups.",
+            "",
+        ]
+    return lines
+
+
 def _scale_section(results: dict[str, Any]) -> list[str]:
     sc = results.get("scale")
     if not sc:
@@ -491,6 +564,7 @@ def _scale_section(results: dict[str, Any]) -> list[str]:
         "with the server's JIT setting (of which JIT compilation) / with `jit = off`:",
         "",
         *_table(["issues", "overview query", "trends query"], plan_rows),
+        *_entries_largest(sc),
         "`manage.py warm_cache` for N small tenants (each "
         f"{creation['volume_per_tenant']['issues']} issues, "
         f"{creation['volume_per_tenant']['changes']} changes, "

@@ -54,6 +54,11 @@ TARGETS = {
     "redis_down_vs_cold": ("<=", 1.2),
     "stale_reads": ("==", 0),
     "warm_rps_vs_floor": (">=", 0.6),
+    # Issue #13's: the cold path at 1,000,000 issues, and what the summaries cost a write.
+    "overview_cold_ms_1m": ("<=", 10),
+    "trends_cold_ms_1m": ("<=", 10),
+    "slowest_entry_cold_ms_1m": ("<=", 20),
+    "write_cost_vs_plain": ("<=", 1.5),
 }
 
 HEADLINE_DEFINITIONS = {
@@ -76,6 +81,12 @@ HEADLINE_DEFINITIONS = {
     "probe)",
     "warm_rps_vs_floor": "warm overview req/s / plain JsonResponse (no tenant, no auth) req/s, "
     "16 connections (median of alternating pairs of runs)",
+    "overview_cold_ms_1m": "cold (miss) overview, server-side p50 ms, tenant of 1,000,000 issues",
+    "trends_cold_ms_1m": "cold (miss) trends (30 days), server-side p50 ms, 1,000,000 issues",
+    "slowest_entry_cold_ms_1m": "the slowest dashboard entry's cold server-side p50 ms, "
+    "1,000,000 issues",
+    "write_cost_vs_plain": "single issue create + update (services, committed), p50 ms with "
+    "the summaries' triggers / without them, 1,000,000 issues",
 }
 
 
@@ -127,6 +138,22 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         "redis_down_vs_cold": _get(ft, "redis", "killed", "during_vs_cold_baseline_p50"),
         "stale_reads": stale if ("mixed_writes" in ld or "freshness" in cp) else math.nan,
         "warm_rps_vs_floor": _get(ld, "overview_vs_floor", "median_ratio"),
+        **_scale_headline(results.get("scale", {})),
+    }
+
+
+def _scale_headline(sc: dict[str, Any]) -> dict[str, float]:
+    """Issue #13's figures, from the largest scale tenant when it holds 1,000,000 issues."""
+    largest = _get(sc, "entries_largest")
+    if not isinstance(largest, dict) or largest.get("issues", 0) < 1_000_000:
+        largest = {}
+    cold = largest.get("cold_http", {})
+    p50s = [_get(entry, "server_ms", "p50") for entry in cold.values()]
+    return {
+        "overview_cold_ms_1m": _get(cold, "overview", "server_ms", "p50"),
+        "trends_cold_ms_1m": _get(cold, "trends", "server_ms", "p50"),
+        "slowest_entry_cold_ms_1m": max(p50s) if p50s else math.nan,
+        "write_cost_vs_plain": _get(sc, "write_cost", "ratio") if largest else math.nan,
     }
 
 

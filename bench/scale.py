@@ -1,5 +1,8 @@
-"""Scale: cold overview and trends at 1k, 10k, 100k and 1M issues; warm_cache time and
-Redis memory for 10, 100 and 1,000 small tenants.
+"""Scale: cold overview and trends at 1k, 10k, 100k and 1M issues; every dashboard entry
+at the largest size, before (the former full-scan SQL, tests/dashboard/reference.py) and
+after (the summaries), with PostgreSQL's own time; what the summaries' triggers cost a
+single issue create and update; warm_cache time and Redis memory for 10, 100 and 1,000
+small tenants.
 
 Scale tenants (scale1k ... scale1m) are filled in SQL (bench/generate.py), once: a rerun
 finds them and goes straight to measuring.
@@ -7,14 +10,16 @@ finds them and goes straight to measuring.
 Small tenants: a full tenant (schema + migrations) costs most of a second here, and
 django-tenants' clone_schema about half of one (both timed in every run), so 1,000 of
 either would take the whole budget. The small tenants are instead schemas holding the
-dashboard's ten tables, copied from a fully migrated and filled template tenant with
-CREATE TABLE (LIKE ... INCLUDING ALL) and INSERT ... SELECT, plus their Tenant and Domain
-rows: everything warm_cache reads. Created once, reused by later runs.
+dashboard's data tables and their summary tables, copied from a fully migrated and filled
+template tenant with CREATE TABLE (LIKE ... INCLUDING ALL) and INSERT ... SELECT, plus
+their Tenant and Domain rows: everything warm_cache reads. Created once, reused by later runs.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +40,35 @@ from bench.common import (
 from bench.data import ADMIN_USER, Context, admin_token, ensure_migrated
 from bench.endpoints import dashboard_endpoints, invalidator
 from bench.generate import DATA_TABLES, Volume, fill_current_schema
+
+# What a small tenant's copy holds: the records and the summaries the dashboard reads.
+COPIED_TABLES = (
+    *DATA_TABLES,
+    "issues_summary_counts",
+    "issues_summary_created",
+    "issues_summary_resolved",
+    "issues_summary_sla_due",
+    "changes_summary_counts",
+    "changes_summary_scheduled",
+    "requests_app_summary_counts",
+    "requests_app_summary_due",
+)
+# Each entry's selector in dashboard.selectors and in the reference (same names).
+SELECTOR_NAMES = {
+    "overview": "overview",
+    "trends": "issue_trends",
+    "health": "health_distribution",
+    "activity": "recent_activity",
+    "issues_by_priority": "issues_by_priority",
+    "issues_by_status": "issues_by_status",
+    "changes_upcoming": "upcoming_changes",
+    "requests_by_status": "requests_by_status",
+    "mobile": "mobile_summary",
+}
+ENTRY_COLD_SAMPLES = 15
+WRITE_COST_BLOCKS = 12  # alternating with / without the triggers
+WRITE_COST_ROUNDS = 30  # creates and updates per block
+WRITE_COST_TITLE = "Written by the bench's write-cost probe"
 
 ADMIN_PASSWORD = "firelater-demo"
 TEMPLATE = "smalltpl"
@@ -201,6 +235,189 @@ def query_plans(tenants: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return results
 
 
+# --- Every entry at the largest size: before and after -----------------------------------
+
+
+def measure_entries_cold(ctx: Context, slug: str, tenant: dict[str, Any]) -> dict[str, Any]:
+    """Every declared entry over HTTP, cold (invalidated before each request): server-side
+    ms, as the overview and trends above."""
+    results: dict[str, Any] = {}
+    with Server(ctx.profile, "scale", PORT_MAIN, BENCH_INSTRUMENT="1") as server:
+        for _name, path, entry in dashboard_endpoints():
+            sample(server.port, path, tenant["host"], tenant["token"], 2)
+            cold = sample(
+                server.port,
+                path,
+                tenant["host"],
+                tenant["token"],
+                ENTRY_COLD_SAMPLES,
+                before=invalidator(slug, entry),
+                expect_cache="MISS",
+            )
+            results[entry.name] = latency_summary(cold)
+            say(
+                f"{slug} cold {entry.name:20s} p50 {results[entry.name]['server_ms']['p50']:7.2f}"
+                f" ms, p95 {results[entry.name]['server_ms']['p95']:7.2f} ms"
+            )
+    return results
+
+
+def _calls(function: Any, params: dict[str, Any], n: int) -> tuple[dict[str, float], list[str]]:
+    """n calls' wall time (ms) in this process, and the SQL the last one ran."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.common import summary
+
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        function(**params)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        function(**params)
+    return summary(times), [q["sql"] for q in queries.captured_queries]
+
+
+def _postgres_ms(statements: list[str]) -> float:
+    """PostgreSQL's execution time of these statements (EXPLAIN ANALYZE, best of 3)."""
+    from django.db import connection
+
+    total = 0.0
+    with connection.cursor() as cursor:
+        for sql in statements:
+            best = math.inf
+            for _ in range(3):
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+                plan = cursor.fetchone()[0]
+                plan = plan[0] if isinstance(plan, list) else plan
+                best = min(best, plan["Planning Time"] + plan["Execution Time"])
+            total += best
+    return round(total, 2)
+
+
+def entries_before_after(slug: str) -> dict[str, Any]:
+    """Each entry's selector called in this process, the former SQL (before) and the
+    summaries (after): wall ms p50/p95 and PostgreSQL's planning + execution ms."""
+    from django_tenants.utils import schema_context
+
+    from dashboard import selectors
+    from dashboard.entries import ENTRIES
+    from tests.dashboard import reference
+
+    results: dict[str, Any] = {}
+    with schema_context(slug):
+        for entry in ENTRIES:
+            function_name = SELECTOR_NAMES.get(entry.name)
+            if function_name is None:
+                continue
+            params = dict(entry.cache.default_params)
+            row: dict[str, Any] = {}
+            for label, module, n in (("before", reference, 5), ("after", selectors, 30)):
+                calls, statements = _calls(getattr(module, function_name), params, n)
+                row[label] = {"call_ms": calls, "postgres_ms": _postgres_ms(statements)}
+            results[entry.name] = row
+            say(
+                f"{slug} {entry.name:20s} before {row['before']['call_ms']['p50']:8.1f} ms "
+                f"(PostgreSQL {row['before']['postgres_ms']}), after "
+                f"{row['after']['call_ms']['p50']:6.2f} ms "
+                f"(PostgreSQL {row['after']['postgres_ms']})"
+            )
+    return results
+
+
+# --- What the triggers cost a write ---------------------------------------------------------
+
+
+def _set_summary_triggers(enabled: bool) -> None:
+    from django.db import connection
+
+    verb = "ENABLE" if enabled else "DISABLE"
+    with connection.cursor() as cursor:
+        # Every summary's triggers (the overview's and SLA compliance's): USER leaves the
+        # foreign keys' system triggers alone.
+        cursor.execute(f"ALTER TABLE issues_issue {verb} TRIGGER USER")
+
+
+def _write_block(user: Any) -> tuple[list[float], list[float]]:
+    """WRITE_COST_ROUNDS single creates and updates through the services (each its own
+    transaction, committed, its invalidation sent), then the rows deleted (untimed)."""
+    from issues.models import Issue
+    from issues.services import issue_create, issue_update
+
+    creates, updates = [], []
+    for index in range(WRITE_COST_ROUNDS):
+        started = time.perf_counter()
+        issue = issue_create(reporter=user, title=WRITE_COST_TITLE, priority="high")
+        creates.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        issue_update(issue=issue, data={"status": "in_progress" if index % 2 else "resolved"})
+        updates.append((time.perf_counter() - started) * 1000)
+    Issue.objects.filter(title=WRITE_COST_TITLE).delete()
+    return creates, updates
+
+
+def measure_write_cost(slug: str) -> dict[str, Any]:
+    """Single issue create and update, with the summaries' triggers and without them
+    (ALTER TABLE ... DISABLE TRIGGER), in alternating blocks on the largest tenant. The
+    rows written without triggers are deleted without them too, so the summaries stay
+    exact (checked after)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from bench.common import summary
+    from dashboard.aggregates import SUMMARIES_BY_SOURCE
+    from firelater import aggregates
+
+    samples: dict[bool, dict[str, list[float]]] = {
+        mode: {"create": [], "update": []} for mode in (True, False)
+    }
+    block_ratios: list[float] = []  # each pair of neighbouring blocks: drift cancels out
+    previous_ms = math.nan
+    with schema_context(slug):
+        user = get_user_model().objects.get(username=ADMIN_USER)
+        _write_block(user)  # warm-up: plans, caches, connection
+        try:
+            for block in range(WRITE_COST_BLOCKS):
+                with_triggers = block % 2 == 0
+                _set_summary_triggers(with_triggers)
+                creates, updates = _write_block(user)
+                samples[with_triggers]["create"] += creates
+                samples[with_triggers]["update"] += updates
+                block_ms = statistics.median(creates) + statistics.median(updates)
+                if not with_triggers:
+                    block_ratios.append(previous_ms / block_ms)
+                previous_ms = block_ms
+        finally:
+            _set_summary_triggers(True)
+        with connection.cursor() as cursor:
+            drift = sum(
+                len(aggregates.drift(cursor, s)) for s in SUMMARIES_BY_SOURCE["issues_issue"]
+            )
+    result: dict[str, Any] = {
+        label: {op: summary(values) for op, values in samples[mode].items()}
+        for label, mode in (("with_triggers", True), ("without_triggers", False))
+    }
+    with_ms = result["with_triggers"]["create"]["p50"] + result["with_triggers"]["update"]["p50"]
+    plain_ms = (
+        result["without_triggers"]["create"]["p50"] + result["without_triggers"]["update"]["p50"]
+    )
+    result["create_plus_update_ms"] = {"with_triggers": with_ms, "without_triggers": plain_ms}
+    result["ratio_of_pooled_p50s"] = round(with_ms / plain_ms, 3) if plain_ms else math.nan
+    result["block_pair_ratios"] = [round(r, 3) for r in block_ratios]
+    # The headline: the median over neighbouring block pairs (robust to the load of a
+    # shared machine drifting between blocks).
+    result["ratio"] = round(statistics.median(block_ratios), 3)
+    result["summary_drift_after"] = drift
+    say(
+        f"{slug} write cost (create + update, p50): {with_ms:.2f} ms with the triggers, "
+        f"{plain_ms:.2f} ms without; median block-pair ratio x{result['ratio']} "
+        f"({result['block_pair_ratios']}); drift after: {drift}"
+    )
+    return result
+
+
 # --- Small tenants -------------------------------------------------------------------------
 
 
@@ -211,7 +428,7 @@ def small_slug(index: int) -> str:
 def _signature_sql(schemas: str) -> str:
     """Column layout of the dashboard tables per schema: a copy is current if it matches
     the template's (so new migrations in the template renew the copies)."""
-    tables = ", ".join(f"'{t}'" for t in DATA_TABLES)
+    tables = ", ".join(f"'{t}'" for t in COPIED_TABLES)
     return f"""
         SELECT table_schema,
                md5(string_agg(table_name || '.' || column_name || ':' || data_type, ','
@@ -224,7 +441,7 @@ def _signature_sql(schemas: str) -> str:
 
 def _copy_schema_sql(schema: str) -> list[str]:
     statements = [f"DROP SCHEMA IF EXISTS {schema} CASCADE", f"CREATE SCHEMA {schema}"]
-    for table in reversed(DATA_TABLES):  # applications first: the others refer to them
+    for table in reversed(COPIED_TABLES):  # applications first: the others refer to them
         statements.append(f"CREATE TABLE {schema}.{table} (LIKE {TEMPLATE}.{table} INCLUDING ALL)")
         statements.append(f"INSERT INTO {schema}.{table} SELECT * FROM {TEMPLATE}.{table}")
     return statements
@@ -385,12 +602,20 @@ def measure_small_tenants(ctx: Context) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     say("scale: cold entries by size; warm_cache and Redis memory by tenants")
     tenants = prepare_scale_tenants(ctx)
+    largest = max(tenants, key=lambda slug: tenants[slug]["issues"])
     return {
         "scale_tenants": {
             slug: {k: v for k, v in t.items() if k != "token"} for slug, t in tenants.items()
         },
         "by_size": measure_sizes(ctx, tenants),
         "query_plans": query_plans(tenants),
+        "entries_largest": {
+            "tenant": largest,
+            "issues": tenants[largest]["issues"],
+            "cold_http": measure_entries_cold(ctx, largest, tenants[largest]),
+            "in_process": entries_before_after(largest),
+        },
+        "write_cost": measure_write_cost(largest),
         "small_tenants": measure_small_tenants(ctx),
     }
 

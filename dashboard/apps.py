@@ -7,6 +7,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         import tenant_cache
+        from dashboard import checks  # noqa: F401  (registers them)
         from dashboard.entries import WATCHED  # registers the entries
 
         for model, data_category in WATCHED.items():

@@ -1,4 +1,13 @@
-"""Dashboard reads: every aggregate is computed by PostgreSQL, one query per entry.
+"""Dashboard reads: one query per entry, over summaries the triggers keep and a few
+index probes, never a scan of the records.
+
+Counts come from the summary tables of firelater.aggregates (issues/changes/requests_app
+`aggregates.py`): sums of a few rows. A figure that changes with the clock is computed at
+read time: whole quarter hours from the quarter-hour summaries, the current partial quarter
+hour from a partial index over open records (overdue = open with an SLA minus open with
+an SLA still ahead). Day boundaries (TIME_ZONE) fall on quarter hours (check
+dashboard.E001), so "today" and "this week" are whole quarter hours. The old full-scan
+SQL is kept as the tests' reference (tests/dashboard/reference.py): equal at every moment.
 
 Table names are unqualified on purpose: django-tenants' search_path puts the current
 tenant's schema first, so the same SQL reads each tenant's own tables.
@@ -6,7 +15,8 @@ All functions return plain JSON-ready data with snake_case keys (the API cameliz
 A figure that changes with the clock (overdue, resolved today, this week, the next 7 days)
 comes as `Expiring(value, until)`: the next instant it would change without a write (an SLA
 or due time passing, local midnight, a scheduled start), read by the same statement; the
-cache keeps the value no longer than that.
+cache keeps the value no longer than that. Each selector takes `now` (default: the clock)
+so tests can move time without touching the database.
 """
 
 from __future__ import annotations
@@ -21,14 +31,20 @@ from django.db import connection
 from django.utils import timezone
 
 from applications.models import HEALTHY_MIN_SCORE, WARNING_MIN_SCORE, HealthStatus
+from changes import aggregates as change_summaries
 from changes.models import Change
+from firelater.aggregates import QUARTER_HOUR_SECONDS
 from firelater.models import Priority, format_number, number_sql
-from issues.models import Issue
-from requests_app.models import Request
+from issues import aggregates as issue_summaries
+from issues.models import OPEN_ISSUE_STATUSES, Issue
+from requests_app import aggregates as request_summaries
+from requests_app.models import OPEN_REQUEST_STATUSES, Request
 from tenant_cache import Expiring
 
 UPCOMING_DAYS = 7
 HEALTH_BUCKETS = [s.value for s in HealthStatus]
+QUARTER_HOUR = dt.timedelta(seconds=QUARTER_HOUR_SECONDS)
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the summaries' quarter-hour origin
 
 
 def _tz() -> zoneinfo.ZoneInfo:
@@ -53,19 +69,37 @@ def _status_list(values: Any) -> list[str]:
     return [str(v) for v in values]
 
 
+def _in_list(values: Any) -> str:
+    """SQL `IN (...)` of trusted constants (model choices), spelled as the partial indexes'
+    predicates are, so PostgreSQL sees that a query's condition implies the index's."""
+    return "(" + ", ".join(f"'{v}'" for v in _status_list(values)) + ")"
+
+
 def _earliest(*moments: dt.datetime | None) -> dt.datetime | None:
     """The first of these instants (None ones left out): when a value stops being right."""
     known = [moment for moment in moments if moment is not None]
     return min(known) if known else None
 
 
-# Latest score per application (DISTINCT ON walks health_app_calculated_idx), bucketed.
+def _quarter_floor(moment: dt.datetime) -> dt.datetime:
+    return moment - (moment - _EPOCH) % QUARTER_HOUR
+
+
+def _quarter_ceil(moment: dt.datetime) -> dt.datetime:
+    floor = _quarter_floor(moment)
+    return floor if floor == moment else floor + QUARTER_HOUR
+
+
+def _statuses_but(excluded: list[str]) -> list[str]:
+    """Every change status but these."""
+    return [status for status in Change.Status.values if status not in excluded]
+
+
+_ISSUE_OPEN = _in_list(OPEN_ISSUE_STATUSES)
+_REQUEST_OPEN = _in_list(OPEN_REQUEST_STATUSES)
+
+# Latest score per application: one probe of health_app_calculated_idx per application.
 _LATEST_HEALTH = """
-    latest AS (
-        SELECT DISTINCT ON (application_id) application_id, score, calculated_at
-        FROM applications_applicationhealthscore
-        ORDER BY application_id, calculated_at DESC
-    ),
     app_health AS (
         SELECT a.id, a.name, a.tier, l.score, l.calculated_at,
                CASE WHEN l.score IS NULL THEN 'unknown'
@@ -73,45 +107,68 @@ _LATEST_HEALTH = """
                     WHEN l.score >= %(warning_min)s THEN 'warning'
                     ELSE 'critical' END AS status
         FROM applications_application a
-        LEFT JOIN latest l ON l.application_id = a.id
+        LEFT JOIN LATERAL (
+            SELECT s.score, s.calculated_at FROM applications_applicationhealthscore s
+            WHERE s.application_id = a.id ORDER BY s.calculated_at DESC LIMIT 1
+        ) l ON true
     )
 """
 
-_OVERVIEW_SQL = (
-    "WITH "
-    + _LATEST_HEALTH
-    + """,
+# Open records with an SLA (due time) still ahead: whole quarter hours from the summary,
+# the rest of the current quarter hour from the partial index over open records.
+_ISSUES_SLA_AHEAD = f"""(
+    (SELECT coalesce(sum(n), 0) FROM {issue_summaries.SLA_DUE.table}
+      WHERE quarter >= %(next_quarter)s AND status = ANY(%(issue_open)s))
+    + (SELECT count(*) FROM issues_issue
+        WHERE status IN {_ISSUE_OPEN}
+          AND sla_due_at >= %(now)s AND sla_due_at < %(next_quarter)s)
+)"""
+_ISSUES_OVERDUE = f"""(
+    (SELECT coalesce(sum(n), 0) FROM issue_counts
+      WHERE status = ANY(%(issue_open)s) AND has_sla) - {_ISSUES_SLA_AHEAD}
+)::bigint"""
+_NEXT_SLA_DUE = f"""(
+    SELECT min(sla_due_at) FROM issues_issue
+    WHERE status IN {_ISSUE_OPEN} AND sla_due_at >= %(now)s
+)"""
+_ISSUE_COUNTS = f"""
     issue_counts AS (
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE status = ANY(%(issue_open)s)) AS open,
-               count(*) FILTER (WHERE status = ANY(%(issue_open)s)
-                                  AND priority = 'critical') AS critical,
-               count(*) FILTER (WHERE status = ANY(%(issue_open)s)
-                                  AND sla_due_at < %(now)s) AS overdue,
-               count(*) FILTER (WHERE resolved_at >= %(today)s) AS resolved_today,
-               -- the next open issue to become overdue (overdue: sla_due_at < now)
-               min(sla_due_at) FILTER (WHERE status = ANY(%(issue_open)s)
-                                         AND sla_due_at >= %(now)s) AS next_sla_due
-        FROM issues_issue
-    ),
+        SELECT status, priority, has_sla, sum(n) AS n FROM {issue_summaries.COUNTS.table}
+        GROUP BY status, priority, has_sla
+    )
+"""
+
+
+def _scheduled_between(start: str, end: str, where: str) -> str:
+    """SQL: changes (`where` on status) whose scheduled start is in [start, end), both
+    any instants: whole quarter hours from the summary, the two ragged ends by index."""
+    return f"""(
+        (SELECT coalesce(sum(n), 0) FROM {change_summaries.SCHEDULED.table}
+          WHERE quarter >= %({start}_ceil)s AND quarter < %({end}_floor)s AND {where})
+        + (SELECT count(*) FROM changes_change
+            WHERE {where} AND (
+                (scheduled_start >= %({start})s AND scheduled_start < %({start}_ceil)s)
+                OR (scheduled_start >= %({end}_floor)s AND scheduled_start < %({end})s
+                    AND %({end}_floor)s >= %({start}_ceil)s)))
+    )::bigint"""
+
+
+def _window(params: dict[str, Any], **moments: dt.datetime) -> None:
+    """Add each moment and its quarter-hour ceiling and floor to the query parameters."""
+    for name, moment in moments.items():
+        params[name] = moment
+        params[f"{name}_ceil"] = _quarter_ceil(moment)
+        params[f"{name}_floor"] = _quarter_floor(moment)
+
+
+_OVERVIEW_SQL = f"""
+WITH {_LATEST_HEALTH}, {_ISSUE_COUNTS},
     change_counts AS (
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE status = 'submitted') AS pending_approval,
-               count(*) FILTER (WHERE scheduled_start >= %(week_start)s
-                                  AND scheduled_start < %(week_end)s
-                                  AND status <> ALL(%(change_inactive)s)) AS scheduled_this_week,
-               count(*) FILTER (WHERE status = 'failed') AS failed
-        FROM changes_change
+        SELECT status, sum(n) AS n FROM {change_summaries.COUNTS.table} GROUP BY status
     ),
     request_counts AS (
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE status = ANY(%(request_open)s)) AS open,
-               count(*) FILTER (WHERE status = 'pending_approval') AS pending_approval,
-               count(*) FILTER (WHERE status = ANY(%(request_open)s)
-                                  AND due_at < %(now)s) AS overdue,
-               min(due_at) FILTER (WHERE status = ANY(%(request_open)s)
-                                     AND due_at >= %(now)s) AS next_due
-        FROM requests_app_request
+        SELECT status, has_due, sum(n) AS n FROM {request_summaries.COUNTS.table}
+        GROUP BY status, has_due
     ),
     health_counts AS (
         SELECT count(*) AS total,
@@ -121,23 +178,47 @@ _OVERVIEW_SQL = (
                count(*) FILTER (WHERE status = 'unknown') AS unknown
         FROM app_health
     )
-    SELECT i.total, i.open, i.critical, i.overdue, i.resolved_today,
-           c.total, c.pending_approval, c.scheduled_this_week, c.failed,
-           r.total, r.open, r.pending_approval, r.overdue,
-           h.total, h.healthy, h.warning, h.critical, h.unknown,
-           i.next_sla_due, r.next_due
-    FROM issue_counts i, change_counts c, request_counts r, health_counts h
+SELECT
+    (SELECT coalesce(sum(n), 0) FROM issue_counts)::bigint,
+    (SELECT coalesce(sum(n), 0) FROM issue_counts WHERE status = ANY(%(issue_open)s))::bigint,
+    (SELECT coalesce(sum(n), 0) FROM issue_counts
+      WHERE status = ANY(%(issue_open)s) AND priority = 'critical')::bigint,
+    {_ISSUES_OVERDUE},
+    (SELECT coalesce(sum(n), 0) FROM {issue_summaries.RESOLVED.table}
+      WHERE quarter >= %(today)s)::bigint,
+    (SELECT coalesce(sum(n), 0) FROM change_counts)::bigint,
+    (SELECT coalesce(sum(n), 0) FROM change_counts WHERE status = 'submitted')::bigint,
+    (SELECT coalesce(sum(n), 0) FROM {change_summaries.SCHEDULED.table}
+      WHERE quarter >= %(week_start)s AND quarter < %(week_end)s
+        AND status = ANY(%(change_active)s))::bigint,
+    (SELECT coalesce(sum(n), 0) FROM change_counts WHERE status = 'failed')::bigint,
+    (SELECT coalesce(sum(n), 0) FROM request_counts)::bigint,
+    (SELECT coalesce(sum(n), 0) FROM request_counts
+      WHERE status = ANY(%(request_open)s))::bigint,
+    (SELECT coalesce(sum(n), 0) FROM request_counts WHERE status = 'pending_approval')::bigint,
+    ((SELECT coalesce(sum(n), 0) FROM request_counts
+       WHERE status = ANY(%(request_open)s) AND has_due)
+     - (SELECT coalesce(sum(n), 0) FROM {request_summaries.DUE.table}
+         WHERE quarter >= %(next_quarter)s AND status = ANY(%(request_open)s))
+     - (SELECT count(*) FROM requests_app_request
+         WHERE status IN {_REQUEST_OPEN}
+           AND due_at >= %(now)s AND due_at < %(next_quarter)s))::bigint,
+    h.total, h.healthy, h.warning, h.critical, h.unknown,
+    {_NEXT_SLA_DUE},
+    (SELECT min(due_at) FROM requests_app_request
+      WHERE status IN {_REQUEST_OPEN} AND due_at >= %(now)s)
+FROM health_counts h
 """
-)
 
 
-def _time_params() -> dict[str, Any]:
-    now = timezone.now()
+def _time_params(now: dt.datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
     local_now = now.astimezone(_tz())
     today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = today - dt.timedelta(days=today.weekday())
-    return {
+    params: dict[str, Any] = {
         "now": now,
+        "next_quarter": _quarter_ceil(now),
         "today": today,
         "tomorrow": today + dt.timedelta(days=1),  # wall-clock day: DST-safe with zoneinfo
         "week_start": week_start,
@@ -148,13 +229,18 @@ def _time_params() -> dict[str, Any]:
         "request_open": _status_list(Request.OPEN_STATUSES),
         "change_inactive": [Change.Status.DRAFT.value, *_status_list(Change.INACTIVE_STATUSES)],
     }
+    # Statuses spelled out rather than excluded, so the summaries' (status, quarter) index
+    # is probed per status (the same set: the database allows only the choices).
+    params["change_active"] = _statuses_but(params["change_inactive"])
+    params["upcoming_statuses"] = _statuses_but(_status_list(Change.INACTIVE_STATUSES))
+    return params
 
 
-def overview() -> Expiring:
+def overview(*, now: dt.datetime | None = None) -> Expiring:
     """The five groups of headline counts, in one query. Right until the next open issue's
     SLA or open request's due time passes, or local midnight (resolved today; the week of
     scheduledThisWeek also starts at a midnight), whichever comes first."""
-    params = _time_params()
+    params = _time_params(now)
     *row, next_sla_due, next_request_due = _fetch_one(_OVERVIEW_SQL, params)
     names = {
         "issues": ["total", "open", "critical", "overdue", "resolved_today"],
@@ -170,19 +256,21 @@ def overview() -> Expiring:
     return Expiring(result, _earliest(next_sla_due, next_request_due, params["tomorrow"]))
 
 
-_TRENDS_SQL = """
+# Local days are whole quarter hours (dashboard.E001), so a quarter's local date is the
+# date of every issue in it.
+_TRENDS_SQL = f"""
 WITH days AS (
     SELECT generate_series(%(first_day)s::date, %(last_day)s::date, interval '1 day')::date AS day
 ),
 created AS (
-    SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n
-    FROM issues_issue WHERE created_at >= %(start)s GROUP BY 1
+    SELECT (quarter AT TIME ZONE %(tz)s)::date AS day, sum(n) AS n
+    FROM {issue_summaries.CREATED.table} WHERE quarter >= %(start)s GROUP BY 1
 ),
 resolved AS (
-    SELECT (resolved_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS n
-    FROM issues_issue WHERE resolved_at >= %(start)s GROUP BY 1
+    SELECT (quarter AT TIME ZONE %(tz)s)::date AS day, sum(n) AS n
+    FROM {issue_summaries.RESOLVED.table} WHERE quarter >= %(start)s GROUP BY 1
 )
-SELECT days.day, coalesce(created.n, 0), coalesce(resolved.n, 0)
+SELECT days.day, coalesce(created.n, 0)::bigint, coalesce(resolved.n, 0)::bigint
 FROM days
 LEFT JOIN created ON created.day = days.day
 LEFT JOIN resolved ON resolved.day = days.day
@@ -190,11 +278,11 @@ ORDER BY days.day
 """
 
 
-def issue_trends(*, days: int = 30) -> Expiring:
+def issue_trends(*, days: int = 30, now: dt.datetime | None = None) -> Expiring:
     """Issues created and resolved per day for the last `days` days (today included),
     every day present, days in the configured time zone; right until local midnight."""
     tz = _tz()
-    last_day = timezone.now().astimezone(tz).date()
+    last_day = (now or timezone.now()).astimezone(tz).date()
     first_day = last_day - dt.timedelta(days=days - 1)
     start = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
     rows = _fetch_all(
@@ -207,20 +295,17 @@ def issue_trends(*, days: int = 30) -> Expiring:
     )
 
 
-_HEALTH_SQL = (
-    "WITH "
-    + _LATEST_HEALTH
-    + """
-    SELECT
-        (SELECT coalesce(json_agg(json_build_object('status', status, 'tier', tier, 'count', n)
-                                  ORDER BY status, tier), '[]')
-         FROM (SELECT status, tier, count(*) AS n FROM app_health GROUP BY status, tier) t),
-        (SELECT coalesce(json_agg(json_build_object(
-                    'id', id, 'name', name, 'tier', tier, 'score', score,
-                    'calculated_at', calculated_at, 'status', status) ORDER BY name, id), '[]')
-         FROM app_health)
+_HEALTH_SQL = f"""
+WITH {_LATEST_HEALTH}
+SELECT
+    (SELECT coalesce(json_agg(json_build_object('status', status, 'tier', tier, 'count', n)
+                              ORDER BY status, tier), '[]')
+     FROM (SELECT status, tier, count(*) AS n FROM app_health GROUP BY status, tier) t),
+    (SELECT coalesce(json_agg(json_build_object(
+                'id', id, 'name', name, 'tier', tier, 'score', score,
+                'calculated_at', calculated_at, 'status', status) ORDER BY name, id), '[]')
+     FROM app_health)
 """
-)
 
 
 def health_distribution() -> dict[str, Any]:
@@ -247,14 +332,14 @@ def _activity_branch(kind: str, table: str, prefix: str, action: str, column: st
     if action == "updated":
         # An update that is the creation or the resolution is already its own event.
         done = {"issue": "resolved_at", "request": "fulfilled_at"}.get(kind)
-        condition = f"WHERE {column} > created_at + interval '1 second'"
+        condition = f"WHERE {column} - created_at > interval '1 second'"
         if done:
             condition += f" AND {column} IS DISTINCT FROM {done}"
     return f"""(
         SELECT '{kind}' AS type, id, {number_sql(prefix)} AS number,
                title, '{action}' AS action, {column} AS at
         FROM {table} {condition}
-        ORDER BY {column} DESC LIMIT %(limit)s
+        ORDER BY {column} DESC, id LIMIT %(limit)s
     )"""
 
 
@@ -289,10 +374,11 @@ def recent_activity(*, limit: int = 20) -> list[dict[str, Any]]:
 def _counts_by(
     table: str, column: str, choices: list[str], where: str = ""
 ) -> list[dict[str, Any]]:
-    """[{column: value, "count": n}] for every choice, zeros included, in choice order."""
+    """[{column: value, "count": n}] for every choice, zeros included, in choice order,
+    summed from a summary table."""
     rows = _fetch_all(
         # Identifiers come from this module only, never from a request.
-        f"SELECT {column}, count(*) FROM {table} {where} GROUP BY {column}",
+        f"SELECT {column}, sum(n)::bigint FROM {table} {where} GROUP BY {column}",
         {"open": _status_list(Issue.OPEN_STATUSES)},
     )
     counts = dict(rows)
@@ -301,24 +387,25 @@ def _counts_by(
 
 def issues_by_priority() -> list[dict[str, Any]]:
     """Open issues per priority (every priority present)."""
-    return _counts_by("issues_issue", "priority", Priority.values, "WHERE status = ANY(%(open)s)")
+    return _counts_by(
+        issue_summaries.COUNTS.table, "priority", Priority.values, "WHERE status = ANY(%(open)s)"
+    )
 
 
 def issues_by_status() -> list[dict[str, Any]]:
-    return _counts_by("issues_issue", "status", Issue.Status.values)
+    return _counts_by(issue_summaries.COUNTS.table, "status", Issue.Status.values)
 
 
 def requests_by_status() -> list[dict[str, Any]]:
-    return _counts_by("requests_app_request", "status", Request.Status.values)
+    return _counts_by(request_summaries.COUNTS.table, "status", Request.Status.values)
 
 
-# The window's changes (first `limit`), and the next change to enter it, in one statement:
-# the one-row LEFT JOIN keeps that answer when the window is empty.
-_UPCOMING_SQL = """
+# The window's changes (first `limit`), their number, and the next change to enter it, in
+# one statement: the one-row LEFT JOIN keeps the two figures when the window is empty.
+_UPCOMING_SQL = f"""
 WITH upcoming AS (
     SELECT c.id, c.number, c.title, c.status, c.risk, c.type, c.scheduled_start,
-           c.scheduled_end, c.application_id, a.name AS application_name,
-           count(*) OVER () AS total
+           c.scheduled_end, c.application_id, a.name AS application_name
     FROM changes_change c
     LEFT JOIN applications_application a ON a.id = c.application_id
     WHERE c.scheduled_start >= %(now)s AND c.scheduled_start < %(end)s
@@ -327,7 +414,8 @@ WITH upcoming AS (
     LIMIT %(limit)s
 )
 SELECT u.id, u.number, u.title, u.status, u.risk, u.type, u.scheduled_start,
-       u.scheduled_end, u.application_id, u.application_name, u.total,
+       u.scheduled_end, u.application_id, u.application_name,
+       {_scheduled_between("now", "end", "status = ANY(%(upcoming_statuses)s)")} AS total,
        (SELECT min(scheduled_start) FROM changes_change
          WHERE scheduled_start >= %(end)s AND status <> ALL(%(inactive)s)) AS next_entering
 FROM (SELECT 1) AS one
@@ -336,21 +424,23 @@ ORDER BY u.scheduled_start, u.id
 """
 
 
-def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
+def upcoming_changes(
+    *, days: int = UPCOMING_DAYS, limit: int = 50, now: dt.datetime | None = None
+) -> Expiring:
     """Changes whose scheduled start falls in the next `days` days (not rejected,
     cancelled or closed). Right
     until the first of them starts (it leaves the window) or the next later one comes
     within `days` (it enters)."""
-    now = timezone.now()
+    now = now or timezone.now()
     window = dt.timedelta(days=days)
-    params = {
-        "now": now,
-        "end": now + window,
+    params: dict[str, Any] = {
         "limit": limit,
         "inactive": _status_list(Change.INACTIVE_STATUSES),
+        "upcoming_statuses": _statuses_but(_status_list(Change.INACTIVE_STATUSES)),
     }
+    _window(params, now=now, end=now + window)
     rows = _fetch_all(_UPCOMING_SQL, params)
-    next_entering = rows[0][-1]
+    total, next_entering = rows[0][-2], rows[0][-1]
     rows = [row for row in rows if row[0] is not None]  # the empty window's NULL row
     changes = [
         {
@@ -379,7 +469,6 @@ def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
             _next,
         ) in rows
     ]
-    total = rows[0][10] if rows else 0
     first_leaving = rows[0][6] if rows else None
     valid_until = _earliest(
         first_leaving, next_entering - window if next_entering is not None else None
@@ -389,41 +478,35 @@ def upcoming_changes(*, days: int = UPCOMING_DAYS, limit: int = 50) -> Expiring:
     )
 
 
-_MOBILE_SQL = (
-    "WITH "
-    + _LATEST_HEALTH
-    + """
-    SELECT
-        (SELECT count(*) FROM issues_issue WHERE status = ANY(%(issue_open)s)),
-        (SELECT count(*) FROM issues_issue
-          WHERE status = ANY(%(issue_open)s) AND priority = 'critical'),
-        (SELECT count(*) FROM issues_issue
-          WHERE status = ANY(%(issue_open)s) AND sla_due_at < %(now)s),
-        (SELECT count(*) FROM changes_change WHERE status = 'submitted'),
-        (SELECT count(*) FROM requests_app_request WHERE status = 'pending_approval'),
-        (SELECT count(*) FROM changes_change
-          WHERE scheduled_start >= %(now)s AND scheduled_start < %(upcoming_end)s
-            AND status <> ALL(%(upcoming_excluded)s)),
-        (SELECT count(*) FROM app_health WHERE status = 'critical'),
-        -- when a figure changes by the clock: an SLA passing, a change leaving or entering
-        -- the upcoming window
-        (SELECT min(sla_due_at) FROM issues_issue
-          WHERE status = ANY(%(issue_open)s) AND sla_due_at >= %(now)s),
-        (SELECT min(scheduled_start) FROM changes_change
-          WHERE scheduled_start >= %(now)s AND status <> ALL(%(upcoming_excluded)s)),
-        (SELECT min(scheduled_start) FROM changes_change
-          WHERE scheduled_start >= %(upcoming_end)s AND status <> ALL(%(upcoming_excluded)s))
+_MOBILE_SQL = f"""
+WITH {_LATEST_HEALTH}, {_ISSUE_COUNTS}
+SELECT
+    (SELECT coalesce(sum(n), 0) FROM issue_counts WHERE status = ANY(%(issue_open)s))::bigint,
+    (SELECT coalesce(sum(n), 0) FROM issue_counts
+      WHERE status = ANY(%(issue_open)s) AND priority = 'critical')::bigint,
+    {_ISSUES_OVERDUE},
+    (SELECT coalesce(sum(n), 0) FROM {change_summaries.COUNTS.table}
+      WHERE status = 'submitted')::bigint,
+    (SELECT coalesce(sum(n), 0) FROM {request_summaries.COUNTS.table}
+      WHERE status = 'pending_approval')::bigint,
+    {_scheduled_between("now", "upcoming_end", "status = ANY(%(upcoming_statuses)s)")},
+    (SELECT count(*) FROM app_health WHERE status = 'critical'),
+    -- when a figure changes by the clock: an SLA passing, a change leaving or entering
+    -- the upcoming window
+    {_NEXT_SLA_DUE},
+    (SELECT min(scheduled_start) FROM changes_change
+      WHERE scheduled_start >= %(now)s AND status = ANY(%(upcoming_statuses)s)),
+    (SELECT min(scheduled_start) FROM changes_change
+      WHERE scheduled_start >= %(upcoming_end)s AND status = ANY(%(upcoming_statuses)s))
 """
-)
 
 
-def mobile_summary() -> Expiring:
+def mobile_summary(*, now: dt.datetime | None = None) -> Expiring:
     """A compact summary for the phone app: what needs attention now. Right until the next
     open issue's SLA passes or a change leaves or enters the upcoming window."""
-    params = _time_params()
+    params = _time_params(now)
     window = dt.timedelta(days=UPCOMING_DAYS)
-    params["upcoming_end"] = params["now"] + window
-    params["upcoming_excluded"] = _status_list(Change.INACTIVE_STATUSES)
+    _window(params, now=params["now"], upcoming_end=params["now"] + window)
     *row, next_sla_due, next_start, next_entering = _fetch_one(_MOBILE_SQL, params)
     names = [
         "open_issues",
@@ -448,7 +531,7 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _window(days: int) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+def _local_days(days: int) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
     """The last `days` local days (today included): first and last day, the first day's
     local midnight, and the next local midnight (when the window moves)."""
     tz = _tz()
@@ -463,7 +546,7 @@ def _window(days: int) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
 # unresolved past it. resolved_at is set exactly while an issue is resolved or closed.
 # The window's whole UTC hours come from issues_sla_hourly (kept by triggers, issues
 # migration 0002); its first, partial hour from the issues themselves (issue_created_idx);
-# the clock's part, the unresolved issues whose SLA is still ahead, from issue_open_sla_idx.
+# the clock's part, the unresolved issues whose SLA is still ahead, from issue_unresolved_sla_idx.
 _SLA_SQL = """
 WITH hours AS (
     SELECT priority, sum(with_sla) AS total, sum(resolved_late) AS late,
@@ -509,7 +592,7 @@ def sla_compliance(*, days: int = 30) -> Expiring:
     """Per priority (critical to low, every one present): issues created in the last
     `days` days with an SLA, how many met it and how many breached it. Right until the
     next unresolved issue's SLA passes or local midnight (the window moves)."""
-    _first, _last, start, midnight = _window(days)
+    _first, _last, start, midnight = _local_days(days)
     now = timezone.now()
     params = {"start": start, "first_hour": _next_utc_hour(start), "now": now}
     rows = {row[0]: row[1:] for row in _fetch_all(_SLA_SQL, params)}
@@ -557,7 +640,7 @@ ORDER BY days.day
 def change_success_rate(*, days: int = 30) -> Expiring:
     """Per local day of the last `days` (every day present): changes that ended that day,
     by outcome, and the share that succeeded. Right until local midnight."""
-    first_day, last_day, start, midnight = _window(days)
+    first_day, last_day, start, midnight = _local_days(days)
     rows = _fetch_all(
         _SUCCESS_SQL,
         {"first_day": first_day, "last_day": last_day, "start": start, "tz": settings.TIME_ZONE},
@@ -668,7 +751,7 @@ def requests_by_catalog_item(*, days: int = 30, limit: int = 10) -> Expiring:
     """The `limit` catalog items most requested in the last `days` days: requests, how
     many were fulfilled, the fulfilment rate and how many met the item's target. Right
     until local midnight (the window moves)."""
-    _first, _last, start, midnight = _window(days)
+    _first, _last, start, midnight = _local_days(days)
     utc_start = start.astimezone(dt.UTC)
     first_midnight = dt.datetime.combine(utc_start.date(), dt.time.min, tzinfo=dt.UTC)
     if first_midnight < utc_start:

@@ -100,27 +100,24 @@ class RecordSerializer(ModelSerializer):
     TAIL = ("created_at", "updated_at")
     READ_ONLY = ("id", "number", "created_at", "updated_at")
     # Fields that only whoever works the records (the model's change permission: agents
-    # and above) sets. For anyone else, a requester filing one, they are read-only: DRF
-    # ignores them in the body, so a new record starts as the model's default (new,
-    # unassigned, the priority's SLA) instead of as whatever its filer chose.
+    # and above) sets. From anyone else, a requester filing one, they are ignored, so a
+    # new record starts as the model's default (new, unassigned, the priority's SLA)
+    # instead of as whatever its filer chose. Dropped in validate(), not made read-only
+    # per user: the API's schema is one document, whoever asks for it.
     WORKER_FIELDS: tuple[str, ...] = ()
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if self.WORKER_FIELDS and user is not None and not user.has_perm(self._change_perm()):
-            for name in self.WORKER_FIELDS:
-                fields[name].read_only = True
-                fields[name].required = False
-        return fields
-
-    def _change_perm(self) -> str:
+    def _drop_worker_fields(self, attrs: dict[str, Any]) -> None:
+        user = getattr(self.context.get("request"), "user", None)
+        if not self.WORKER_FIELDS or user is None:
+            return
         opts = self.Meta.model._meta  # type: ignore[attr-defined]
-        return f"{opts.app_label}.change_{opts.model_name}"
+        if not user.has_perm(f"{opts.app_label}.change_{opts.model_name}"):
+            for name in self.WORKER_FIELDS:
+                attrs.pop(name, None)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
+        self._drop_worker_fields(attrs)
         created_at = self.instance.created_at if self.instance else timezone.now()
         model = self.Meta.model  # type: ignore[attr-defined]
         errors = not_before_created_errors(model, attrs, created_at)

@@ -35,12 +35,21 @@ class IssueStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+# Statuses of an open issue (also the predicate of the partial index over open issues).
+OPEN_ISSUE_STATUSES = (
+    IssueStatus.NEW,
+    IssueStatus.ASSIGNED,
+    IssueStatus.IN_PROGRESS,
+    IssueStatus.PENDING,
+)
+
+
 class Issue(Ticket):
     NUMBER_PREFIX = "ISS"
 
     Status = IssueStatus
 
-    OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.IN_PROGRESS, Status.PENDING)
+    OPEN_STATUSES = OPEN_ISSUE_STATUSES
     DONE_STATUSES = (Status.RESOLVED, Status.CLOSED)
     DONE_FIELD = "resolved_at"
 
@@ -60,11 +69,18 @@ class Issue(Ticket):
             models.Index(fields=["resolved_at"], name="issue_resolved_idx"),
             models.Index(fields=["sla_due_at"], name="issue_sla_due_idx"),
             # SLA compliance: the unresolved issues whose SLA is still ahead (the only
-            # part of it the clock changes; the rest is issues_sla_hourly, migration 0002).
+            # part of it the clock changes; the rest is issues_sla_hourly, migration 0003).
             models.Index(
                 fields=["sla_due_at"],
                 include=["created_at", "priority"],
                 condition=Q(resolved_at__isnull=True),
+                name="issue_unresolved_sla_idx",
+            ),
+            # Open issues by SLA: the next to fall due, and those due within the current
+            # quarter hour (the summaries count whole quarter hours).
+            models.Index(
+                fields=["sla_due_at"],
+                condition=models.Q(status__in=OPEN_ISSUE_STATUSES),
                 name="issue_open_sla_idx",
             ),
         ]

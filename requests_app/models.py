@@ -21,6 +21,15 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Statuses of an open request (also the predicate of the partial index over open requests).
+OPEN_REQUEST_STATUSES = (
+    RequestStatus.SUBMITTED,
+    RequestStatus.PENDING_APPROVAL,
+    RequestStatus.APPROVED,
+    RequestStatus.IN_PROGRESS,
+)
+
+
 class CatalogItem(TracksLoadedValues):
     """Something the service catalog offers (a laptop, VPN access), with the time IT
     promises to fulfil a request for it in."""
@@ -54,12 +63,7 @@ class Request(Ticket):
 
     Status = RequestStatus
 
-    OPEN_STATUSES = (
-        RequestStatus.SUBMITTED,
-        RequestStatus.PENDING_APPROVAL,
-        RequestStatus.APPROVED,
-        RequestStatus.IN_PROGRESS,
-    )
+    OPEN_STATUSES = OPEN_REQUEST_STATUSES
     DONE_STATUSES = (RequestStatus.FULFILLED,)
     DONE_FIELD = "fulfilled_at"
 
@@ -92,6 +96,12 @@ class Request(Ticket):
                 include=["catalog_item", "fulfilled_at"],
                 condition=Q(catalog_item__isnull=False),
                 name="request_item_created_idx",
+            ),
+            # Open requests by due time (as issue_open_sla_idx for issues).
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status__in=OPEN_REQUEST_STATUSES),
+                name="request_open_due_idx",
             ),
         ]
         constraints = [

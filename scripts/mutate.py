@@ -302,6 +302,23 @@ MUTANTS = [
         ("tests/test_tokens.py",),
         "a role or permission change applies at once in the process that made it (#19)",
     ),
+    # The dashboard's summaries (#13): exact after every write, and as time passes.
+    Mutant(
+        "summary_update_forgets_the_old_rows",
+        "firelater/aggregates.py",
+        '"UPDATE": [summary.projection("new_rows", "1"), summary.projection("old_rows", "-1")],',
+        '"UPDATE": [summary.projection("new_rows", "1")],',
+        ("tests/dashboard/test_aggregates.py",),
+        "an update moves a record between summary groups, never adds one",
+    ),
+    Mutant(
+        "overdue_ignores_the_current_quarter_hour",
+        "dashboard/selectors.py",
+        "          AND sla_due_at >= %(now)s AND sla_due_at < %(next_quarter)s)",
+        "          AND false)",
+        ("tests/dashboard/test_aggregates.py",),
+        "an SLA passing inside the current quarter hour is overdue from that second",
+    ),
 ]
 
 

@@ -29,6 +29,11 @@ HEADLINE_KEYS = {
     "redis_down_vs_cold",
     "stale_reads",
     "warm_rps_vs_floor",
+    # issue #13's
+    "overview_cold_ms_1m",
+    "trends_cold_ms_1m",
+    "slowest_entry_cold_ms_1m",
+    "write_cost_vs_plain",
 }
 
 
@@ -67,6 +72,17 @@ def _results() -> dict:  # type: ignore[type-arg]
             },
         },
         "cache_core": {"invalidation": {"ours_large_over_small": 1.04}},
+        "scale": {
+            "entries_largest": {
+                "issues": 1_000_000,
+                "cold_http": {
+                    "overview": {"server_ms": {"p50": 8.0}},
+                    "trends": {"server_ms": {"p50": 6.0}},
+                    "activity": {"server_ms": {"p50": 12.0}},
+                },
+            },
+            "write_cost": {"ratio": 1.1},
+        },
     }
 
 
@@ -86,6 +102,10 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "redis_down_vs_cold": 1.05,
         "stale_reads": 1,
         "warm_rps_vs_floor": 0.4,
+        "overview_cold_ms_1m": 8.0,
+        "trends_cold_ms_1m": 6.0,
+        "slowest_entry_cold_ms_1m": 12.0,
+        "write_cost_vs_plain": 1.1,
     }
     verdicts = {key: target_met(key, value) for key, value in values.items()}
     assert [k for k, met in verdicts.items() if not met] == [
@@ -94,6 +114,21 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "stale_reads",
         "warm_rps_vs_floor",
     ]
+
+
+def test_the_1m_figures_are_left_out_when_the_largest_tenant_is_smaller() -> None:
+    results = _results()
+    results["scale"]["entries_largest"]["issues"] = 10_000  # a --quick run
+    values = headline(results)
+    assert all(
+        math.isnan(values[key])
+        for key in (
+            "overview_cold_ms_1m",
+            "trends_cold_ms_1m",
+            "slowest_entry_cold_ms_1m",
+            "write_cost_vs_plain",
+        )
+    )
 
 
 def test_missing_phases_give_nan_not_a_crash_and_the_report_still_renders(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from django.utils import timezone
 from applications.factories import ApplicationFactory, ApplicationHealthScoreFactory
 from changes.factories import ChangeFactory
 from cloud.factories import CloudCostReportFactory
+from dashboard.aggregates import ALL_SUMMARIES
 from dashboard.entries import ENTRIES, WATCHED, DashboardEntry
 from firelater.factories import UserFactory
 from issues.factories import IssueFactory
@@ -240,6 +241,20 @@ def _columns_read(entry: DashboardEntry) -> dict[str, set[str]]:
     return read
 
 
+def _fields_through_summaries(read_by_table: dict[str, set[str]], source: str) -> set[str]:
+    """The model fields behind the summary columns a query read: each summary column maps
+    to the fields its value is computed from, and a summary's rows exist only where its
+    condition holds (so reading it at all depends on the condition's fields)."""
+    fields: set[str] = set()
+    for summary in ALL_SUMMARIES:
+        if summary.source != source or summary.table not in read_by_table:
+            continue
+        fields |= summary.where_fields
+        for name in read_by_table[summary.table] & set(summary.columns):
+            fields |= summary.columns[name].fields
+    return fields
+
+
 @pytest.mark.parametrize(
     ("entry", "category"), FIELD_AWARE, ids=[f"{e.name}-{c}" for e, c in FIELD_AWARE]
 )
@@ -248,8 +263,22 @@ def test_each_field_list_is_exactly_the_columns_its_queries_read(world, entry, c
     read: set[str] = set()
     for model in MODELS_BY_CATEGORY[category]:
         columns = _columns(model)
-        read |= {columns[c] for c in read_by_table.get(model._meta.db_table, ()) if c in columns}
+        table = model._meta.db_table
+        read |= {columns[c] for c in read_by_table.get(table, ()) if c in columns}
+        read |= _fields_through_summaries(read_by_table, table)
     assert read == set(entry.cache.fields[category])
+
+
+def test_each_summary_column_names_exactly_the_model_fields_its_value_reads():
+    """A summary column computed from a field it does not declare would let a write of that
+    field leave the dashboard stale; the declaration is checked against the SQL itself."""
+    for summary in ALL_SUMMARIES:
+        model = next(m for m in WATCHED if m._meta.db_table == summary.source)
+        attnames = set(_columns(model).values())
+        for name, column in summary.columns.items():
+            words = set(re.findall(r"\b(\w+)\b", column.expression))
+            assert words & attnames == column.fields, (summary.table, name)
+        assert set(re.findall(r"\b(\w+)\b", summary.where)) & attnames == summary.where_fields
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0001_initial'),
+        ('requests_app', '0002_dashboard_summaries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -99,7 +99,7 @@ DROP TABLE requests_by_item_daily;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("requests_app", "0002_catalog_items"),
+        ("requests_app", "0003_catalog_items"),
     ]
 
     operations = [migrations.RunSQL(SUMMARY_SQL, REVERSE_SQL)]

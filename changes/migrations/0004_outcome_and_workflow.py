@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('applications', '0001_initial'),
-        ('changes', '0002_change_approve_permission'),
+        ('changes', '0003_dashboard_summaries'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 # how many were resolved after it, how many are unresolved. None of these change with the
 # clock, so statement-level triggers keep them exact for every write (INSERT, UPDATE and
 # DELETE through any path, bulk or raw; TRUNCATE empties it). The dashboard adds the
-# unresolved issues whose SLA is still ahead (issue_open_sla_idx) and the first, partial
+# unresolved issues whose SLA is still ahead (issue_unresolved_sla_idx) and the first, partial
 # hour of its window from the issues themselves (dashboard/selectors.py).
 _DELTA = """
     SELECT date_trunc('hour', created_at, 'UTC') AS hour, priority,
@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('applications', '0001_initial'),
-        ('issues', '0001_initial'),
+        ('issues', '0002_dashboard_summaries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -87,6 +87,6 @@ class Migration(migrations.Migration):
         migrations.RunSQL(SUMMARY_SQL, REVERSE_SQL),
         migrations.AddIndex(
             model_name='issue',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['sla_due_at'], include=('created_at', 'priority'), name='issue_open_sla_idx'),
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['sla_due_at'], include=('created_at', 'priority'), name='issue_unresolved_sla_idx'),
         ),
     ]

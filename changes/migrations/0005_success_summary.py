@@ -68,7 +68,7 @@ DROP TABLE changes_ended_quarterly;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("changes", "0003_outcome_and_workflow"),
+        ("changes", "0004_outcome_and_workflow"),
     ]
 
     operations = [migrations.RunSQL(SUMMARY_SQL, REVERSE_SQL)]
