@@ -20,6 +20,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from tenant_cache import (
+    BYPASS,
     HIT,
     MISS,
     STALE,
@@ -354,3 +355,24 @@ def _wait_for(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-unty
             return True
         time.sleep(0.02)
     return False
+
+
+def test_with_redis_hung_a_write_is_deferred_and_replayed_strictly_no_stale_value_after(
+    acme_context, entry, private_redis
+):
+    """Redis away: reads are correct bypasses; when it returns, the write's deferred
+    invalidation drops the old value (its commit is older than any bound by then)."""
+    database = {"v": "before write"}
+    get_or_set(entry, None, lambda: dict(database))
+    private_redis.hang()
+    try:
+        database["v"] = "after write"
+        invalidate_after_write("acme", [entry.id], "writer")
+        during = get_or_set(entry, None, lambda: dict(database))
+        assert (during.status, during.value) == (BYPASS, {"v": "after write"})
+    finally:
+        private_redis.resume()
+    assert _wait_for(lambda: get_or_set(entry, None, lambda: dict(database)).status != BYPASS)
+    with acting_as("someone-else"):
+        after = get_or_set(entry, None, lambda: dict(database))
+    assert (after.status, after.value) == (HIT, {"v": "after write"})
