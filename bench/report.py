@@ -778,6 +778,7 @@ STORM_LABELS = {
     "nocache": "no cache (selector)",
     "cache_page": "cache_page (per tenant)",
     "cachalot": "django-cachalot (per tenant)",
+    "ours_pairs": "ours, overview, back-to-back pairs for the headline",
 }
 
 
@@ -1050,6 +1051,8 @@ def plots(doc: dict[str, Any], out: Path) -> list[str]:
     if st:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for name, runs in st["contenders"].items():
+            if name == "ours_pairs":
+                continue
             rates = [r["rate"] for r in runs]
             axes[0].plot(rates, [r["wrk"]["rps"] for r in runs], "o-", label=name)
             axes[1].plot(rates, [r["wrk"]["p99_ms"] for r in runs], "o-", label=name)

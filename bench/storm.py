@@ -42,6 +42,9 @@ from bench.endpoints import NOCACHE_PATH, OVERVIEW_PATH, dashboard_endpoints, wa
 
 RATES = (0, 1, 10, 30)
 HEADLINE_RATE = 10
+# Extra (no writes, HEADLINE_RATE) pairs of ours, back to back: the headline ratios are the
+# median over the pairs, so a burst of other load on the machine moves one pair, not all.
+HEADLINE_PAIRS = 2
 CONNECTIONS = 16
 POLL_INTERVAL = 0.02
 CACHE_PAGE_PATH = "/bench/cachepage/overview/"
@@ -488,6 +491,18 @@ def run(ctx: Context) -> dict[str, Any]:
                     result["contenders"][contender.name] = _contender_runs(
                         ctx, contender, main, [main], tokens, seconds, peer_seconds, redis_client
                     )
+            pair_rates = [0, HEADLINE_RATE] * HEADLINE_PAIRS
+            result["contenders"]["ours_pairs"] = _contender_runs(
+                ctx,
+                CONTENDERS[0],
+                main,
+                [main],
+                tokens,
+                seconds,
+                peer_seconds,
+                redis_client,
+                rates=pair_rates,
+            )
         for name in ("gthread", "cachalot"):
             try:
                 with servers[name] as other:
@@ -509,19 +524,37 @@ def run(ctx: Context) -> dict[str, Any]:
                 say(f"storm: {name} failed: {error!r}")
     finally:
         result["bench_writes_removed"] = remove_bench_writes(ctx)
-    ours = {r["rate"]: r for r in result["contenders"].get("ours", [])}
-    at = ours.get(HEADLINE_RATE)
-    if at is not None:
-        quiet_write = result["quiet_writes"]["p50_ms"]
-        result["headline"] = {
-            "rps_vs_quiet": at.get("rps_vs_quiet"),
-            "p99_vs_quiet": at.get("p99_vs_quiet"),
-            "own_stale_reads": at["own_stale_reads"],
-            "others_staleness_max_s": at["others_staleness_s"]["max"],
-            "computations_per_write": at["overview_computations_per_write"],
-            "write_p50_vs_quiet": ratio(at["write_p50_ms"], quiet_write),
-        }
+    pairs = result["contenders"].get("ours_pairs", [])
+    if pairs:
+        result["headline"] = _headline(pairs, result["quiet_writes"]["p50_ms"])
     return result
+
+
+def _headline(pairs: list[dict[str, Any]], quiet_write_ms: float) -> dict[str, Any]:
+    """Issue #12's figures from the back-to-back (0, HEADLINE_RATE) pairs of ours."""
+    import statistics
+
+    quiet = [r for r in pairs if r["rate"] == 0]
+    storm = [r for r in pairs if r["rate"] == HEADLINE_RATE]
+    both = list(zip(quiet, storm, strict=True))
+    return {
+        "pairs": len(both),
+        "rps_vs_quiet": round(
+            statistics.median(s["wrk"]["rps"] / q["wrk"]["rps"] for q, s in both), 2
+        ),
+        "p99_vs_quiet": round(
+            statistics.median(s["wrk"]["p99_ms"] / q["wrk"]["p99_ms"] for q, s in both), 2
+        ),
+        "own_stale_reads": sum(s["own_stale_reads"] for s in storm),
+        "others_staleness_max_s": max(s["others_staleness_s"]["max"] or 0.0 for s in storm),
+        "computations_per_write": max(s["overview_computations_per_write"] or 0 for s in storm),
+        "write_p50_vs_quiet": round(
+            statistics.median(s["write_p50_ms"] for s in storm) / quiet_write_ms, 2
+        ),
+        "everything_else_cores": [
+            [q["cpu_cores"]["everything_else"], s["cpu_cores"]["everything_else"]] for q, s in both
+        ],
+    }
 
 
 def _contender_runs(
@@ -533,11 +566,12 @@ def _contender_runs(
     seconds: float,
     peer_seconds: float,
     redis_client: Any,
+    rates: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     warm_up(server, ctx, contender.path, 10)
     length = seconds if contender.name.startswith("ours") else peer_seconds
     runs = []
-    for rate in RATES:
+    for rate in rates or RATES:
         runs.append(storm_run(ctx, contender, server, servers, tokens, rate, length, redis_client))
         remove_bench_writes(ctx)
     return _with_ratios(runs)
