@@ -99,8 +99,8 @@ HEADLINE_DEFINITIONS = {
     "write_cost_vs_plain": "single issue create + update (services, committed), p50 ms with "
     "the summaries' triggers / without them, 1,000,000 issues",
     "storm_rps_vs_quiet": "overview req/s with one user writing 10/s / with no writes (wrk, 16 "
-    "connections, 2 sync workers)",
-    "storm_p99_vs_quiet": "overview p99 with 10 writes/s / with no writes",
+    "connections, 2 sync workers; the back-to-back pair least disturbed by other load)",
+    "storm_p99_vs_quiet": "overview p99 with 10 writes/s / with no writes (the same pair)",
     "storm_own_stale_reads": "the writer's reads, right after each of its writes, that lacked it",
     "storm_others_staleness_max_s": "seconds from a write's response until another user's "
     "poller (every 20 ms) first saw it, the worst write",

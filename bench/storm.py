@@ -42,9 +42,11 @@ from bench.endpoints import NOCACHE_PATH, OVERVIEW_PATH, dashboard_endpoints, wa
 
 RATES = (0, 1, 10, 30)
 HEADLINE_RATE = 10
-# Extra (no writes, HEADLINE_RATE) pairs of ours, back to back: the headline ratios are the
-# median over the pairs, so a burst of other load on the machine moves one pair, not all.
-HEADLINE_PAIRS = 2
+# Extra (no writes, HEADLINE_RATE) pairs of ours, back to back. The headline ratios are the
+# pair's whose runs saw the least other load on the machine ("everything else"): other
+# work steals CPU from a CPU-bound quiet run more than from a storm run whose workers wait
+# on PostgreSQL, so a disturbed pair flatters the ratio. Every pair is reported.
+HEADLINE_PAIRS = 3
 CONNECTIONS = 16
 POLL_INTERVAL = 0.02
 CACHE_PAGE_PATH = "/bench/cachepage/overview/"
@@ -465,7 +467,7 @@ def run(ctx: Context) -> dict[str, Any]:
 
     profile = ctx.profile
     seconds = 4 if profile.quick else 15
-    peer_seconds = 3 if profile.quick else 10
+    peer_seconds = 3 if profile.quick else 8
     say(f"storm: {', '.join(c.name for c in CONTENDERS)} at {RATES} writes/s")
     tokens = storm_users(ctx)
     redis_client = redis.Redis.from_url(profile.redis_url, socket_timeout=5)
@@ -537,23 +539,31 @@ def _headline(pairs: list[dict[str, Any]], quiet_write_ms: float) -> dict[str, A
     quiet = [r for r in pairs if r["rate"] == 0]
     storm = [r for r in pairs if r["rate"] == HEADLINE_RATE]
     both = list(zip(quiet, storm, strict=True))
+
+    def disturbance(pair: tuple[dict[str, Any], dict[str, Any]]) -> float:
+        return max(run["cpu_cores"]["everything_else"] for run in pair)
+
+    q, s = min(both, key=disturbance)
     return {
-        "pairs": len(both),
-        "rps_vs_quiet": round(
-            statistics.median(s["wrk"]["rps"] / q["wrk"]["rps"] for q, s in both), 2
-        ),
-        "p99_vs_quiet": round(
-            statistics.median(s["wrk"]["p99_ms"] / q["wrk"]["p99_ms"] for q, s in both), 2
-        ),
-        "own_stale_reads": sum(s["own_stale_reads"] for s in storm),
-        "others_staleness_max_s": max(s["others_staleness_s"]["max"] or 0.0 for s in storm),
-        "computations_per_write": max(s["overview_computations_per_write"] or 0 for s in storm),
-        "write_p50_vs_quiet": round(
-            statistics.median(s["write_p50_ms"] for s in storm) / quiet_write_ms, 2
-        ),
-        "everything_else_cores": [
-            [q["cpu_cores"]["everything_else"], s["cpu_cores"]["everything_else"]] for q, s in both
+        "pairs": [
+            {
+                "rps_vs_quiet": ratio(b["wrk"]["rps"], a["wrk"]["rps"]),
+                "p99_vs_quiet": ratio(b["wrk"]["p99_ms"], a["wrk"]["p99_ms"]),
+                "everything_else_cores": [
+                    a["cpu_cores"]["everything_else"],
+                    b["cpu_cores"]["everything_else"],
+                ],
+            }
+            for a, b in both
         ],
+        "rps_vs_quiet": ratio(s["wrk"]["rps"], q["wrk"]["rps"]),
+        "p99_vs_quiet": ratio(s["wrk"]["p99_ms"], q["wrk"]["p99_ms"]),
+        "own_stale_reads": sum(r["own_stale_reads"] for r in storm),
+        "others_staleness_max_s": max(r["others_staleness_s"]["max"] or 0.0 for r in storm),
+        "computations_per_write": max(r["overview_computations_per_write"] or 0 for r in storm),
+        "write_p50_vs_quiet": round(
+            statistics.median(r["write_p50_ms"] for r in storm) / quiet_write_ms, 2
+        ),
     }
 
 
