@@ -205,10 +205,14 @@ def storm_users(ctx: Context) -> dict[str, str]:
     from django_tenants.utils import schema_context
     from rest_framework.authtoken.models import Token
 
+    from firelater import roles
+    from firelater.roles import user_roles_set
+
     tokens = {}
     with schema_context(ctx.acme.slug):
         for name in ("storm-writer", "storm-poller"):
             user, _ = get_user_model().objects.get_or_create(username=name)
+            user_roles_set(user=user, roles=[roles.AGENT])  # the dashboard needs a role
             tokens[name] = Token.objects.get_or_create(user=user)[0].key
     return tokens
 

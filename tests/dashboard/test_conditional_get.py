@@ -9,6 +9,7 @@ from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from firelater import roles
 from firelater.factories import UserFactory
 
 OVERVIEW = "/api/v1/dashboard/overview/"
@@ -25,7 +26,7 @@ def bounded(settings):  # type: ignore[no-untyped-def]
 def colleague(acme) -> APIClient:  # type: ignore[no-untyped-def]
     """Another user of acme, on the API."""
     with tenant_context(acme):
-        token = Token.objects.create(user=UserFactory(is_staff=False))
+        token = Token.objects.create(user=UserFactory(is_staff=False, roles=[roles.AGENT]))
     return APIClient(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
 
 
@@ -83,8 +84,8 @@ def test_a_session_users_write_is_on_their_page_and_browsable_api_at_once(
     makes them the actor, so their write is on both at once; a colleague's page may show
     the previous figures (STALE)."""
     writer, other = Client(HTTP_HOST="acme.localhost"), Client(HTTP_HOST="acme.localhost")
-    writer.force_login(UserFactory(is_staff=True))
-    other.force_login(UserFactory(is_staff=True))
+    writer.force_login(UserFactory(is_staff=True, roles=[roles.AGENT]))
+    other.force_login(UserFactory(is_staff=True, roles=[roles.AGENT]))
     assert writer.get("/").status_code == 200  # warms every entry the page shows
     before = writer.get(OVERVIEW, HTTP_ACCEPT="application/json").json()["issues"]["total"]
     with django_capture_on_commit_callbacks(execute=True):

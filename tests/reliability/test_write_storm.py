@@ -21,6 +21,8 @@ from django.db import connections
 from django_tenants.utils import tenant_context
 from rest_framework.authtoken.models import Token
 
+from firelater import roles
+from firelater.roles import user_roles_set
 from tests.support.live import LiveTenant
 from tests.support.live import serve_project as gunicorn
 
@@ -67,6 +69,7 @@ def colleague_token(live_tenants, django_db_blocker) -> str:  # type: ignore[no-
         try:
             with tenant_context(live_tenants[0].tenant):
                 user, _ = get_user_model().objects.get_or_create(username="storm-colleague")
+                user_roles_set(user=user, roles=[roles.AGENT])  # the dashboard needs a role
                 token, _ = Token.objects.get_or_create(user=user)
                 return str(token.key)
         finally:
