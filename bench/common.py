@@ -358,16 +358,21 @@ def run_wrk(
     seconds: float,
     write_every: int = 0,
     threads: int = 2,
+    script: Path | None = None,
 ) -> WrkResult:
     """wrk against 127.0.0.1 for a bounded time; write_every=N makes every Nth request per
-    thread a POST of an issue (N=100: 1 % writes)."""
+    thread a POST of an issue (N=100: 1 % writes); `script`: a Lua file of its own that
+    chooses the requests (e.g. every dashboard endpoint in turn)."""
     wrk = ensure_wrk()
-    script = WRK_REPORT.read_text()
+    lua = WRK_REPORT.read_text()
     if write_every:
-        script = WRK_MIXED.read_text().replace("WRITE_EVERY", str(write_every)) + script
+        lua = WRK_MIXED.read_text().replace("WRITE_EVERY", str(write_every)) + lua
+    if script is not None:
+        lua = script.read_text() + lua
     LOGS.mkdir(parents=True, exist_ok=True)
-    script_file = LOGS / f"wrk-{port}-{connections}-{write_every}.lua"
-    script_file.write_text(script)
+    suffix = f"-{script.stem}" if script is not None else ""
+    script_file = LOGS / f"wrk-{port}-{connections}-{write_every}{suffix}.lua"
+    script_file.write_text(lua)
     args = [
         wrk,
         "-t",

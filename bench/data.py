@@ -24,7 +24,8 @@ ADMIN_USER = "admin"
 WRK_WRITE_TITLE = "Written by the bench under load"
 CHECKER_TITLE = "Written by the bench's staleness checker"
 PROBE_TITLE = "Written by the bench's freshness probe"
-BENCH_WRITE_TITLES = (WRK_WRITE_TITLE, CHECKER_TITLE, PROBE_TITLE)
+STORM_TITLE = "Written by the bench's write storm"
+BENCH_WRITE_TITLES = (WRK_WRITE_TITLE, CHECKER_TITLE, PROBE_TITLE, STORM_TITLE)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -770,6 +771,116 @@ def _micro_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+STORM_LABELS = {
+    "ours": "ours, overview (2 sync workers)",
+    "ours_gthread": "ours, overview (2 gthread workers x 4)",
+    "ours_dashboard_mix": "ours, full dashboard mix (sync)",
+    "nocache": "no cache (selector)",
+    "cache_page": "cache_page (per tenant)",
+    "cachalot": "django-cachalot (per tenant)",
+    "ours_pairs": "ours, overview, back-to-back pairs for the headline",
+}
+
+
+def _storm_section(results: dict[str, Any]) -> list[str]:
+    st = results.get("storm")
+    if not st:
+        return []
+    lines = [
+        "## Write storms",
+        "",
+        f"One user writes (API POSTs of issues and PATCHes of their status, in turn) while "
+        f"wrk reads as another ({st['connections']} connections) and a third user polls the "
+        "overview every 20 ms. *Late* is from a write's response (after its commit) until "
+        "the poller first saw it; *own stale* counts the writer's reads, right after each "
+        "write, that lacked it. Quiet writer POST/PATCH p50 (nothing else running): "
+        f"{_num(_get(st, 'quiet_writes', 'p50_ms'))} ms.",
+        "",
+    ]
+    header = [
+        "contender",
+        "writes/s",
+        "req/s",
+        "vs quiet",
+        "p50 ms",
+        "p99 ms",
+        "p99 vs quiet",
+        "own stale",
+        "late p50 s",
+        "late p99 s",
+        "late max s",
+        "never seen",
+        "comp./write",
+        "write p50 ms",
+    ]
+    rows = []
+    for name, runs in st["contenders"].items():
+        for r in runs:
+            late = r["others_staleness_s"]
+            rows.append(
+                [
+                    STORM_LABELS.get(name, name),
+                    r["writes_per_second"],
+                    r["wrk"]["rps"],
+                    r.get("rps_vs_quiet"),
+                    r["wrk"]["p50_ms"],
+                    r["wrk"]["p99_ms"],
+                    r.get("p99_vs_quiet"),
+                    r["own_stale_reads"],
+                    late["p50"],
+                    late["p99"],
+                    late["max"],
+                    r["others_never_saw"],
+                    r["overview_computations_per_write"],
+                    r["write_p50_ms"],
+                ]
+            )
+    lines += _table(header, rows)
+    cpu_rows = []
+    for name, runs in st["contenders"].items():
+        for r in runs:
+            cpu = r["cpu_cores"]
+            requests = max(1, r["wrk"]["requests"])
+            computed = sum(r.get("computed_ms", {}).values())
+            cpu_rows.append(
+                [
+                    STORM_LABELS.get(name, name),
+                    r["rate"],
+                    cpu["gunicorn_workers"],
+                    cpu["postgres_backends"],
+                    cpu["wrk"],
+                    cpu["writer_and_poller"],
+                    cpu.get("everything_else"),
+                    round(cpu["gunicorn_workers"] * r["wrk"]["seconds"] * 1e6 / requests),
+                    round(computed / max(1.0, r["wrk"]["seconds"]) / 1000, 3),
+                ]
+            )
+    lines += [
+        "Where the CPU went (cores busy on average; the machine has "
+        f"{os.cpu_count()}): gunicorn workers, their PostgreSQL backends, wrk, this "
+        "process's writer and poller, and everything else the machine ran meanwhile (other "
+        "engineers' work: the figures are only as quiet as that); µs of worker CPU per wrk "
+        "request; recomputation wall "
+        "time per second (from the servers' 'computed in' log lines).",
+        "",
+    ]
+    lines += _table(
+        [
+            "contender",
+            "writes/s",
+            "workers",
+            "postgres",
+            "wrk",
+            "writer+poller",
+            "everything else",
+            "worker µs/request",
+            "recompute s/s",
+        ],
+        cpu_rows,
+    )
+    return lines
+
+
 def _plots_section(plots: list[str]) -> list[str]:
     return ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]
 
@@ -786,6 +897,7 @@ def markdown(doc: dict[str, Any], plots: list[str]) -> str:
     lines += _scale_section(results)
     lines += _faults_section(results)
     lines += _micro_section(results)
+    lines += _storm_section(results)
     lines += _plots_section(plots)
     return "\n".join(lines)
 
@@ -934,6 +1046,26 @@ def plots(doc: dict[str, Any], out: Path) -> list[str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
         save(fig, "invalidation.png")
+
+    st = results.get("storm")
+    if st:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for name, runs in st["contenders"].items():
+            if name == "ours_pairs":
+                continue
+            rates = [r["rate"] for r in runs]
+            axes[0].plot(rates, [r["wrk"]["rps"] for r in runs], "o-", label=name)
+            axes[1].plot(rates, [r["wrk"]["p99_ms"] for r in runs], "o-", label=name)
+        axes[0].set_ylabel("req/s (wrk, 16 connections)")
+        axes[1].set_ylabel("p99 ms")
+        axes[1].set_yscale("log")
+        for ax in axes:
+            ax.set_xlabel("writes per second (one user)")
+            ax.grid(True, alpha=0.3)
+        axes[0].set_title("Write storm: throughput")
+        axes[1].set_title("Write storm: p99 latency")
+        axes[0].legend(fontsize=8)
+        save(fig, "storm.png")
     return made
 
 

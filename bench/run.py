@@ -1,7 +1,10 @@
 """`make bench`: every phase in one run, then latest.json (with the headline), latest.md
 and the PNG plots in bench/results/ (--quick: small data, short runs, bench/results/quick/).
 
-    python -m bench.run [--quick] [--only endpoints,load,...]
+    python -m bench.run [--quick] [--only endpoints,load,...] [--storm]
+
+With --only (or --storm, the same as --only storm) the phases run are merged into the
+existing latest.json: the other phases' results and headline figures are kept.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import cache_core, compare, endpoints, faults, load, scale
+from bench import cache_core, compare, endpoints, faults, load, scale, storm
 from bench.common import (
     ROOT,
     Profile,
@@ -39,6 +42,7 @@ PHASES = {
     "scale": scale.run,
     "faults": faults.run,
     "cache_core": cache_core.run,
+    "storm": storm.run,
 }
 
 # Issue #7's targets: (headline key, comparison, bound).
@@ -59,6 +63,13 @@ TARGETS = {
     "trends_cold_ms_1m": ("<=", 10),
     "slowest_entry_cold_ms_1m": ("<=", 20),
     "write_cost_vs_plain": ("<=", 1.5),
+    # Issue #12's: 100,000 issues, 10 writes/s, 16 connections, the overview, sync workers.
+    "storm_rps_vs_quiet": (">=", 0.8),
+    "storm_p99_vs_quiet": ("<=", 2.0),
+    "storm_own_stale_reads": ("==", 0),
+    "storm_others_staleness_max_s": ("<=", 1.0),
+    "storm_computations_per_write": ("<=", 1.0),
+    "storm_write_p50_vs_quiet": ("<=", 2.0),
 }
 
 HEADLINE_DEFINITIONS = {
@@ -87,6 +98,16 @@ HEADLINE_DEFINITIONS = {
     "1,000,000 issues",
     "write_cost_vs_plain": "single issue create + update (services, committed), p50 ms with "
     "the summaries' triggers / without them, 1,000,000 issues",
+    "storm_rps_vs_quiet": "overview req/s with one user writing 10/s / with no writes (wrk, 16 "
+    "connections, 2 sync workers; the back-to-back pair least disturbed by other load)",
+    "storm_p99_vs_quiet": "overview p99 with 10 writes/s / with no writes (the same pair)",
+    "storm_own_stale_reads": "the writer's reads, right after each of its writes, that lacked it",
+    "storm_others_staleness_max_s": "seconds from a write's response until another user's "
+    "poller (every 20 ms) first saw it, the worst write",
+    "storm_computations_per_write": "overview recomputations (readers' and refresh-ahead's) "
+    "per write",
+    "storm_write_p50_vs_quiet": "the writer's POST/PATCH p50 during the storm / with nothing "
+    "else running",
 }
 
 
@@ -138,6 +159,17 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         "redis_down_vs_cold": _get(ft, "redis", "killed", "during_vs_cold_baseline_p50"),
         "stale_reads": stale if ("mixed_writes" in ld or "freshness" in cp) else math.nan,
         "warm_rps_vs_floor": _get(ld, "overview_vs_floor", "median_ratio"),
+        **{
+            f"storm_{key}": _get(results.get("storm", {}), "headline", key)
+            for key in (
+                "rps_vs_quiet",
+                "p99_vs_quiet",
+                "own_stale_reads",
+                "others_staleness_max_s",
+                "computations_per_write",
+                "write_p50_vs_quiet",
+            )
+        },
         **_scale_headline(results.get("scale", {})),
     }
 
@@ -259,11 +291,25 @@ def run_phases(
     return results, errors, seconds
 
 
+def _kept_results(out: Any, names: list[str]) -> dict[str, Any]:
+    """The previous latest.json's results of the phases not run now (--only merges)."""
+    import json
+
+    try:
+        previous = json.loads((out / "latest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in previous.get("results", {}).items() if k not in names}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Small data, short runs (smoke test).")
     parser.add_argument("--only", help=f"Comma-separated phases (default all): {', '.join(PHASES)}")
+    parser.add_argument("--storm", action="store_true", help="The write storm only (--only storm).")
     options = parser.parse_args()
+    if options.storm:
+        options.only = "storm"
     names = options.only.split(",") if options.only else list(PHASES)
     unknown = [n for n in names if n not in PHASES]
     if unknown:
@@ -283,6 +329,9 @@ def main() -> int:
     finally:
         stop_all()
     total = round(time.perf_counter() - started, 1)
+    out = results_dir(profile.quick)
+    kept = _kept_results(out, names) if options.only else {}
+    results = {**kept, **results}
     head = headline(results)
     document = {
         "headline": head,
@@ -293,6 +342,7 @@ def main() -> int:
             "command": "make bench" if not profile.quick else "python -m bench.run --quick",
             "profile": profile.__dict__,
             "phases": names,
+            "phases_kept_from_the_previous_run": sorted(kept),
             "seconds_total": total,
             "seconds_prepare": prepare_seconds,
             "seconds_by_phase": seconds,
@@ -309,7 +359,6 @@ def main() -> int:
         },
         "results": results,
     }
-    out = results_dir(profile.quick)
     write_json(out / "latest.json", document)
     from bench import report
 

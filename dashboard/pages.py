@@ -28,7 +28,7 @@ from dashboard.charts import bar_rows, stacked_columns, trend_chart
 from dashboard.entries import DashboardEntry
 from firelater.models import Priority
 from issues.models import Issue
-from tenant_cache import BYPASS, HIT, MISS, read
+from tenant_cache import BYPASS, HIT, MISS, STALE, read
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ def _admin_path(event: Mapping[str, Any]) -> str:
 
 def _cache_summary(statuses: Mapping[str, str]) -> str:
     """One X-Cache value for the page: HIT only if every section was a hit."""
-    for status in (BYPASS, MISS):
+    for status in (BYPASS, MISS, STALE):
         if status in statuses.values():
             return status
     return HIT

@@ -1,10 +1,11 @@
-"""Dashboard API: one GET action per declared entry (dashboard.entries), each with X-Cache."""
+"""Dashboard API: one GET action per declared entry (dashboard.entries), each with X-Cache
+and an ETag of the value (If-None-Match with it: 304, no body)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -24,12 +25,26 @@ def cached_entry_response(request: Request, entry: DashboardEntry) -> Any:
         serializer.is_valid(raise_exception=True)
         params = dict(serializer.validated_data)
     result = tenant_cache.read(entry.cache, params)
-    if getattr(request.accepted_renderer, "format", "json") == "json":
-        response: Any = HttpResponse(result.body, content_type="application/json")
+    as_json = getattr(request.accepted_renderer, "format", "json") == "json"
+    # The browsable API's page is another representation of the same value: another tag.
+    etag = result.etag if as_json else result.etag[:-1] + '-api"'
+    response: Any
+    if _matches(request.headers.get("If-None-Match", ""), etag):
+        response = HttpResponseNotModified()
+    elif as_json:
+        response = HttpResponse(result.body, content_type="application/json")
     else:
         response = Response(result.value)
+    response["ETag"] = etag
     response["X-Cache"] = result.status
+    response["Cache-Control"] = "private, no-cache"  # revalidate every time (cheap: a 304)
     return response
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 weak comparison: `*`, or any listed tag equal to ours (W/ or not)."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
 
 
 def _endpoint(entry: DashboardEntry, *, as_action: bool, summary: str = "") -> Any:

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "firelater.request_log.RequestLogMiddleware",  # outermost: times and logs every request
     "firelater.health.OperationsMiddleware",  # /healthz /readyz /metrics on any host
     "tenants.middleware.TenantMiddleware",  # everything after runs in the tenant schema
+    # The request's user is the cache's actor: their writes are on their next read.
+    "tenant_cache.ReadYourWritesMiddleware",
     "firelater.middleware.BodySizeLimitMiddleware",
     "firelater.middleware.NulQueryStringMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -190,6 +192,13 @@ CACHE_TTL = {
 }
 # The jitter, compression threshold, lock TTL and wait keep tenant_cache's defaults.
 CACHE_BREAKER_COOLDOWN = env.float("CACHE_BREAKER_COOLDOWN", default=3.0)
+# Seconds other users may see an entry's previous value after a write (X-Cache: STALE);
+# the writer reads its own write at once. 0: strict (every write drops the entry).
+CACHE_MAX_STALE = env.float("CACHE_MAX_STALE", default=1.0)
+# Refresh-ahead: values read in the last N seconds are recomputed in the background
+# CACHE_REFRESH_DELAY seconds after a write (a burst coalesces); 0 = off.
+CACHE_REFRESH_AHEAD = env.float("CACHE_REFRESH_AHEAD", default=600.0)
+CACHE_REFRESH_DELAY = env.float("CACHE_REFRESH_DELAY", default=0.1)
 # A deleted tenant's key space stays closed while other processes may still route its host
 # to it (their host lookup cache).
 CACHE_PURGED_TENANT_TTL = max(60.0, 2 * TENANT_LOOKUP_TTL)

@@ -9,7 +9,12 @@ This module is the whole public API; nothing outside the app imports its submodu
     watch(Issue, "issues")          # saves, deletes and bulk writes invalidate on commit
     result = get_or_set(OVERVIEW, {}, selectors.overview)   # or read(OVERVIEW) with fetch=
     result.body      # JSON bytes, the response body as stored
-    result.status    # "HIT" | "MISS" | "BYPASS"  (the X-Cache header)
+    result.status    # "HIT" | "STALE" | "MISS" | "BYPASS"  (the X-Cache header)
+    result.etag      # a strong ETag of the body
+
+Freshness: a write's invalidation keeps the previous value, stale, for other users for
+less than CACHE_MAX_STALE seconds (0: strict, dropped at once); its writer, named by
+`ReadYourWritesMiddleware` (in MIDDLEWARE) or `acting_as(user_id)`, always reads it.
 
 Deleting a tenant (any way) purges its keys, `purge_tenant(schema)`, and a new tenant is
 refused while keys of a former one of its name remain (`key_space_refusal(schema)`).
@@ -28,19 +33,24 @@ from tenant_cache.invalidation import (
     purge_tenant,
 )
 from tenant_cache.keys import CacheContextError, current_tenant, value_key
-from tenant_cache.reads import BYPASS, HIT, MISS, CacheResult, Expiring, get_or_set, read
+from tenant_cache.reads import BYPASS, HIT, MISS, STALE, CacheResult, Expiring, get_or_set, read
 from tenant_cache.receivers import watch
 from tenant_cache.registry import CacheEntry, registry
+from tenant_cache.session import ReadYourWritesMiddleware, acting_as, current_actor
 from tenant_cache.stats import status, tenant_stats
 
 __all__ = [
     "BYPASS",
     "HIT",
     "MISS",
+    "STALE",
     "CacheContextError",
     "CacheEntry",
     "CacheResult",
     "Expiring",
+    "ReadYourWritesMiddleware",
+    "acting_as",
+    "current_actor",
     "current_tenant",
     "get_or_set",
     "invalidate_data",

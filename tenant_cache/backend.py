@@ -23,6 +23,9 @@ class CacheConfig:
     lock_wait: float
     breaker_cooldown: float
     alias: str
+    max_stale_ms: int
+    refresh_ahead_ms: int
+    refresh_delay: float
 
 
 def _load_config() -> CacheConfig:
@@ -33,6 +36,9 @@ def _load_config() -> CacheConfig:
         lock_wait=float(setting("CACHE_LOCK_WAIT")),
         breaker_cooldown=float(setting("CACHE_BREAKER_COOLDOWN")),
         alias=str(setting("CACHE_REDIS_ALIAS")),
+        max_stale_ms=max(0, int(float(setting("CACHE_MAX_STALE")) * 1000)),
+        refresh_ahead_ms=max(0, int(float(setting("CACHE_REFRESH_AHEAD")) * 1000)),
+        refresh_delay=max(0.0, float(setting("CACHE_REFRESH_DELAY"))),
     )
 
 

@@ -32,6 +32,16 @@ DEFAULTS: dict[str, Any] = {
     # The permission ("app_label.codename") a tenant's staff user also needs for the cache
     # API and the admin's Cache page; None: being staff of the tenant is enough.
     "CACHE_ADMIN_PERMISSION": None,
+    # Seconds other users may be served an entry's previous value (X-Cache: STALE) after a
+    # write committed, measured on Redis's clock; the writer always reads its own write.
+    # 0 = strict: every write drops the entry and the next reader recomputes it.
+    "CACHE_MAX_STALE": 1.0,
+    # Refresh-ahead (with CACHE_MAX_STALE > 0): after an invalidation, values read in the
+    # last CACHE_REFRESH_AHEAD seconds (0 = off) are recomputed by a background thread of
+    # the writing process, CACHE_REFRESH_DELAY seconds later (a burst of writes coalesces
+    # into one recomputation), under the entry's lease.
+    "CACHE_REFRESH_AHEAD": 600.0,
+    "CACHE_REFRESH_DELAY": 0.1,
     # The django-redis cache alias whose client the cache uses.
     "CACHE_REDIS_ALIAS": "default",
 }

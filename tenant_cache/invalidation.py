@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
-from tenant_cache import signals
+from tenant_cache import refresh, signals
 from tenant_cache.backend import Backend, _on_reset, backend
 from tenant_cache.cluster import ClusterUnavailable
 from tenant_cache.conf import setting
@@ -58,12 +58,34 @@ def invalidate_entries(tenant: str, entries: Iterable[CacheEntry | str]) -> int:
     return _invalidate(tenant, entry_ids) if entry_ids else 0
 
 
+def invalidate_after_write(tenant: str, entry_ids: Iterable[str], actor: str | None) -> int:
+    """A committed write's invalidation (the receivers' on_commit callback). Strict with
+    CACHE_MAX_STALE = 0, as invalidate_entries; otherwise the entries' values stay, marked
+    stale (other users may get them for less than CACHE_MAX_STALE), the writer `actor`
+    (a user id, or None) is recorded so their reads need this generation at least, and
+    the recently read values are refreshed ahead in the background. Never raises for a
+    Redis problem (deferred and replayed strictly, as any invalidation)."""
+    tenant = check_tenant(tenant)
+    ids = sorted(set(entry_ids))
+    if not ids:
+        return 0
+    affected = _invalidate(tenant, ids, after_write=True, actor=actor)
+    refresh.schedule(tenant, ids)
+    return affected
+
+
 def invalidate_tenant(tenant: str) -> int:
     """Drop every cached entry of one tenant (the same guarantees as invalidate_entries)."""
     return _invalidate(check_tenant(tenant), None)
 
 
-def _invalidate(tenant: str, entry_ids: list[str] | None) -> int:
+def _invalidate(
+    tenant: str,
+    entry_ids: list[str] | None,
+    *,
+    after_write: bool = False,
+    actor: str | None = None,
+) -> int:
     """Run one invalidation (entry_ids None: the whole tenant), or remember it for replay."""
     be = backend()
     if not _redis_usable(be):
@@ -72,6 +94,10 @@ def _invalidate(tenant: str, entry_ids: list[str] | None) -> int:
     try:
         if entry_ids is None:
             dropped = _run_invalidate_tenant(be, tenant)
+        elif after_write:
+            dropped = _run_invalidate(
+                be, tenant, entry_ids, max_stale_ms=be.config.max_stale_ms, actor=actor
+            )
         else:
             dropped = _run_invalidate(be, tenant, entry_ids)
     except RedisError as error:
@@ -96,11 +122,23 @@ def _redis_usable(be: Backend) -> bool:
     return mode is not None and (mode != "probe" or recover(be))
 
 
-def _run_invalidate(be: Backend, tenant: str, entry_ids: list[str]) -> int:
-    keys = [meta_key(tenant, "purged")]
+def _run_invalidate(
+    be: Backend,
+    tenant: str,
+    entry_ids: list[str],
+    *,
+    max_stale_ms: int = 0,
+    actor: str | None = None,
+) -> int:
+    """max_stale_ms 0: drop the values (strict; replays, admin); > 0: keep them, stale,
+    and record the writer's generations for CACHE_MAX_STALE twice over (beyond that no
+    value older than the write can be served to anyone)."""
+    ryw_ttl_ms = 2 * max_stale_ms + 1000 if actor is not None and max_stale_ms > 0 else 0
+    keys = [meta_key(tenant, "purged"), meta_key(tenant, "ryw", actor or "-")]
     for entry_id in entry_ids:
         keys += [meta_key(tenant, "gen", entry_id), meta_key(tenant, "idx", entry_id)]
-    return int(be.script("INVALIDATE")(keys=keys, args=[], client=be.client))
+    script = be.script("INVALIDATE")
+    return int(script(keys=keys, args=[max_stale_ms, ryw_ttl_ms, *entry_ids], client=be.client))
 
 
 def _run_invalidate_tenant(be: Backend, tenant: str) -> int:

@@ -3,11 +3,20 @@
 Guarantees (each has a test in tests/cache/):
 - A hit is one Redis round trip (a Lua script that also counts the hit).
 - A reader that read the database before a write's invalidation can never store its
-  value afterwards: it stores only if the entry's generation is still the one it saw
-  before fetching (SET_IF_CURRENT), and every invalidation bumps the generation.
-- Concurrent misses of one key compute it once: the first takes a short lock, the others
-  poll for the value; a dead holder's lock expires and one of them takes over; the wait
-  is bounded (CACHE_LOCK_WAIT), after which a waiter computes for itself.
+  value as current afterwards: every invalidation bumps the entry's generation, and a
+  value is current only if the generation is still the one its reader saw before
+  fetching (STORE). With CACHE_MAX_STALE > 0 such a late value is stored as a stale
+  value of its own generation (never over a newer one), so continuous writes cannot
+  starve the entry.
+- Bounded staleness: after an invalidation the previous value stays, marked stale on
+  Redis's clock; other users get it (STALE) for less than CACHE_MAX_STALE seconds and no
+  reader waits while it is servable. Its writer never gets a value older than the
+  generation their write produced (the ryw hash, tenant_cache.session).
+- Concurrent misses of one key compute it once: the first takes the lease (a short lock
+  naming its generation), the others poll for the value; a dead holder's lock expires
+  and one of them takes over; the wait is bounded (CACHE_LOCK_WAIT), after which a
+  waiter computes for itself. A writer whose write is newer than the holder's
+  generation computes alongside instead of waiting.
 - No Redis error escapes: the value is computed from PostgreSQL and reported BYPASS, and
   a circuit breaker skips Redis for a cool-down so a dead Redis costs nothing per call.
 - A value that is right only until some instant (a fetcher returns `Expiring`) is stored
@@ -22,7 +31,9 @@ Guarantees (each has a test in tests/cache/):
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import logging
 import math
 import os
@@ -42,10 +53,11 @@ from tenant_cache.backend import Backend, backend
 from tenant_cache.invalidation import recover, replay_deferred
 from tenant_cache.keys import current_tenant, meta_key, tenant_prefix, value_key
 from tenant_cache.registry import CacheEntry
+from tenant_cache.session import current_actor
 
 logger = logging.getLogger("tenant_cache")
 
-HIT, MISS, BYPASS = "HIT", "MISS", "BYPASS"
+HIT, MISS, STALE, BYPASS = "HIT", "MISS", "STALE", "BYPASS"
 _PROCESS_TOKEN = f"{os.getpid()}-{os.urandom(4).hex()}"  # lock owner ids: unique and cheap
 _token_counter = itertools.count()
 # The shortest life of a stored value: a boundary nearer than this costs at most one
@@ -65,7 +77,8 @@ class Expiring:
 
 @dataclass(frozen=True)
 class CacheResult:
-    """The JSON body of a cached entry and how it was obtained (HIT, MISS or BYPASS)."""
+    """The JSON body of a cached entry and how it was obtained (HIT, STALE, MISS or
+    BYPASS)."""
 
     body: bytes
     status: str
@@ -74,6 +87,11 @@ class CacheResult:
     @cached_property
     def value(self) -> Any:
         return codec.from_json(self.body)
+
+    @cached_property
+    def etag(self) -> str:
+        """A strong ETag of the body: equal bodies, equal tags, whoever computed them."""
+        return '"' + hashlib.blake2b(self.body, digest_size=12).hexdigest() + '"'
 
 
 def _count(entry_id: str, status: str) -> None:
@@ -87,7 +105,7 @@ def read(entry: CacheEntry, params: Mapping[str, Any] | None = None) -> CacheRes
         raise TypeError(f"Cache entry {entry.id} declares no fetch function")
     fetch = entry.fetch
     effective = {**entry.default_params, **(params or {})}
-    return get_or_set(entry, effective, lambda: fetch(**effective))
+    return _get_or_set(entry, effective, lambda: fetch(**effective), refreshable=True)
 
 
 def get_or_set(
@@ -96,6 +114,18 @@ def get_or_set(
     fetcher: Callable[[], Any],
 ) -> CacheResult:
     """The entry's JSON for the current tenant: from Redis, or computed and stored."""
+    return _get_or_set(entry, params, fetcher, refreshable=False)
+
+
+def _get_or_set(
+    entry: CacheEntry,
+    params: Mapping[str, Any] | None,
+    fetcher: Callable[[], Any],
+    *,
+    refreshable: bool,
+) -> CacheResult:
+    """refreshable: the fetcher is the entry's fetch(**params), so refresh-ahead may
+    recompute the value by itself."""
     tenant = current_tenant()
     key = value_key(tenant, entry.id, params)
     be = backend()
@@ -110,38 +140,67 @@ def get_or_set(
 
     stats_key = meta_key(tenant, "stats")
     tail = key[len(tenant_prefix(tenant)) :]
+    ryw_key = meta_key(tenant, "ryw", current_actor() or "-")
     try:
-        stored = be.script("READ")(keys=[key, stats_key], args=[tail], client=be.client)
+        stored = be.script("READ")(
+            keys=[key, stats_key, ryw_key],
+            args=[tail, be.config.max_stale_ms, entry.id],
+            client=be.client,
+        )
     except RedisError as error:
         be.breaker.record_failure(error)
         _count(entry.id, BYPASS)
         return _bypass(key, tenant, fetcher)
     if stored is not None:
-        logger.debug("Cache hit %s", key, extra={"key": key, "tenant": tenant})
-        _count(entry.id, HIT)
-        return CacheResult(codec.unpack(stored), HIT, key)
-    result = _on_miss(be, entry, key, tenant, tail, fetcher)
+        status = HIT if int(stored[0]) == 1 else STALE
+        logger.debug("Cache %s %s", status.lower(), key, extra={"key": key, "tenant": tenant})
+        _count(entry.id, status)
+        return CacheResult(codec.unpack(stored[1]), status, key)
+    slot = _Slot(key, tenant, tail, entry, ryw_key, _params_json(params) if refreshable else "")
+    result = _on_miss(be, slot, fetcher)
     _count(entry.id, result.status)
     return result
 
 
-def _on_miss(
-    be: Backend,
-    entry: CacheEntry,
-    key: str,
-    tenant: str,
-    tail: str,
-    fetcher: Callable[[], Any],
-) -> CacheResult:
+@dataclass(frozen=True)
+class _Slot:
+    """One value key and the keys its miss path touches (all in the tenant's hash slot)."""
+
+    key: str
+    tenant: str
+    tail: str
+    entry: CacheEntry
+    ryw_key: str
+    params_json: str
+
+    @property
+    def miss_keys(self) -> list[str]:
+        return [
+            self.key,
+            meta_key(self.tenant, "stats"),
+            meta_key(self.tenant, "gen", self.entry.id),
+            meta_key(self.tenant, "lock", self.tail),
+            meta_key(self.tenant, "entries"),
+            meta_key(self.tenant, "purged"),
+            self.ryw_key,
+        ]
+
+
+def _params_json(params: Mapping[str, Any] | None) -> str:
+    """The parameters as JSON if they survive the round trip (refresh-ahead calls the
+    entry's fetch with them again), else '' (that value is never refreshed ahead)."""
+    if not params:
+        return "{}"
+    try:
+        text = json.dumps(dict(params), sort_keys=True)
+    except (TypeError, ValueError):
+        return ""
+    return text if json.loads(text) == dict(params) else ""
+
+
+def _on_miss(be: Backend, slot: _Slot, fetcher: Callable[[], Any]) -> CacheResult:
     token = f"{_PROCESS_TOKEN}:{next(_token_counter)}"
-    miss_keys = [
-        key,
-        meta_key(tenant, "stats"),
-        meta_key(tenant, "gen", entry.id),
-        meta_key(tenant, "lock", tail),
-        meta_key(tenant, "entries"),
-        meta_key(tenant, "purged"),
-    ]
+    miss_keys = slot.miss_keys
     deadline = time.monotonic() + be.config.lock_wait
     delay = 0.002
     first = True
@@ -149,67 +208,103 @@ def _on_miss(
         try:
             reply = be.script("MISS")(
                 keys=miss_keys,
-                args=[entry.id, token, be.config.lock_ttl_ms, "1" if first else "0"],
+                args=[
+                    slot.entry.id,
+                    token,
+                    be.config.lock_ttl_ms,
+                    "1" if first else "0",
+                    be.config.max_stale_ms,
+                ],
                 client=be.client,
             )
         except RedisError as error:
             be.breaker.record_failure(error)
-            return _bypass(key, tenant, fetcher)
+            return _bypass(slot.key, slot.tenant, fetcher)
         if reply[0] == 2:  # a deleted tenant (a request routed by a stale host cache)
-            return _bypass(key, tenant, fetcher)
+            return _bypass(slot.key, slot.tenant, fetcher)
         if reply[0] == 1:  # another worker stored it while we waited
-            logger.debug("Cache hit %s (after waiting)", key, extra={"key": key, "tenant": tenant})
-            return CacheResult(codec.unpack(reply[1]), HIT, key)
-        generation, locked = reply[1], reply[2]
+            status = HIT if int(reply[2]) == 1 else STALE
+            logger.debug(
+                "Cache %s %s (after waiting)",
+                status.lower(),
+                slot.key,
+                extra={"key": slot.key, "tenant": slot.tenant},
+            )
+            return CacheResult(codec.unpack(reply[1]), status, slot.key)
+        generation, locked, started_ms, lock_value = reply[1], int(reply[2]), reply[3], reply[4]
+        # locked 1: we hold the lease; 2: our own write is newer than what its holder
+        # computes, so we compute alongside; or we waited long enough.
         if locked or time.monotonic() >= deadline:
-            # We hold the lock, or waited long enough: compute (and store if still current).
-            return _compute_and_store(be, entry, key, tenant, generation, token, miss_keys, fetcher)
+            lease = _Lease(generation, lock_value, int(started_ms))
+            return _compute_and_store(be, slot, lease, fetcher, by_reader=True)
         first = False
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
 
+@dataclass(frozen=True)
+class _Lease:
+    """What a computation knows from its MISS call: the generation it computes, the lock
+    value if it holds the lease (b'' if not) and when it started (Redis ms)."""
+
+    generation: bytes
+    lock_value: bytes
+    started_ms: int
+
+
 def _compute_and_store(
     be: Backend,
-    entry: CacheEntry,
-    key: str,
-    tenant: str,
-    generation: bytes,
-    token: str,
-    miss_keys: list[str],
+    slot: _Slot,
+    lease: _Lease,
     fetcher: Callable[[], Any],
+    *,
+    by_reader: bool,
 ) -> CacheResult:
-    lock_key = miss_keys[3]
+    lock_key = slot.miss_keys[3]
     started = time.perf_counter()
     try:
         body, expires_at = _fetch(fetcher)
     except BaseException:
-        _release(be, lock_key, token)
+        if lease.lock_value:
+            _release(be, lock_key, lease.lock_value)
         raise
-    ttl = max(1, int(entry.ttl * (1 - be.config.ttl_jitter * random.random())))
+    ttl = max(1, int(slot.entry.ttl * (1 - be.config.ttl_jitter * random.random())))
+    tenant = slot.tenant
     try:
-        be.script("SET_IF_CURRENT")(
-            keys=[key, miss_keys[2], meta_key(tenant, "idx", entry.id), lock_key, miss_keys[5]],
+        be.script("STORE")(
+            keys=[
+                slot.key,
+                slot.miss_keys[2],
+                meta_key(tenant, "idx", slot.entry.id),
+                lock_key,
+                slot.miss_keys[5],
+                slot.miss_keys[1],
+            ],
             args=[
                 codec.pack(body, be.config.compress_min),
                 _ttl_ms(ttl, expires_at),
-                generation,
-                token,
+                lease.generation,
+                lease.lock_value,
                 ttl * 2 + 60,
+                be.config.max_stale_ms,
+                lease.started_ms,
+                slot.params_json,
+                slot.tail,
+                "1" if by_reader else "0",
             ],
             client=be.client,
         )
     except RedisError as error:
-        logger.warning("Cache write failed %s", key, extra={"key": key, "tenant": tenant})
+        logger.warning("Cache write failed %s", slot.key, extra={"key": slot.key, "tenant": tenant})
         be.breaker.record_failure(error)
     compute_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "Cache miss %s (computed in %.1f ms)",
-        key,
+        slot.key,
         compute_ms,
-        extra={"key": key, "tenant": tenant, "compute_ms": compute_ms},
+        extra={"key": slot.key, "tenant": tenant, "compute_ms": compute_ms},
     )
-    return CacheResult(body, MISS, key)
+    return CacheResult(body, MISS, slot.key)
 
 
 def _fetch(fetcher: Callable[[], Any]) -> tuple[bytes, datetime | None]:
@@ -230,7 +325,7 @@ def _ttl_ms(ttl: int, expires_at: datetime | None) -> int:
     return max(MIN_TTL_MS, min(ttl_ms, until_ms))
 
 
-def _release(be: Backend, lock_key: str, token: str) -> None:
+def _release(be: Backend, lock_key: str, token: str | bytes) -> None:
     try:
         be.script("RELEASE")(keys=[lock_key], args=[token], client=be.client)
     except RedisError as error:

@@ -30,8 +30,9 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import Signal
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
-from tenant_cache.invalidation import invalidate_entries, key_space_refusal, purge_tenant
+from tenant_cache.invalidation import invalidate_after_write, key_space_refusal, purge_tenant
 from tenant_cache.registry import registry
+from tenant_cache.session import current_actor
 
 # Which data category each watched model's writes belong to.
 _WATCHED: dict[type[models.Model], str] = {}
@@ -92,11 +93,12 @@ class _InvalidateOnCommit:
 
     schema: str
     entry_ids: tuple[str, ...]
+    actor: str | None = None  # the writing user (read-your-writes), captured now
     ran: bool = field(default=False, compare=False)
 
     def __call__(self) -> None:
         self.ran = True
-        invalidate_entries(self.schema, self.entry_ids)
+        invalidate_after_write(self.schema, self.entry_ids, self.actor)
 
 
 def schedule_invalidation(data_category: str, changed_fields: Iterable[str] | None = None) -> None:
@@ -109,7 +111,7 @@ def schedule_invalidation(data_category: str, changed_fields: Iterable[str] | No
     entries = registry.affected(data_category, fields)
     if not entries:
         return
-    callback = _InvalidateOnCommit(schema, tuple(sorted(e.id for e in entries)))
+    callback = _InvalidateOnCommit(schema, tuple(sorted(e.id for e in entries)), current_actor())
     if connection.in_atomic_block:
         savepoints = set(connection.savepoint_ids)
         # Django keeps (savepoint ids, callback, robust) triples; the stubs say pairs.

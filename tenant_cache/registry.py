@@ -70,6 +70,9 @@ class EntryRegistry:
     def unregister(self, entry: CacheEntry) -> None:
         self._entries.pop(entry.id, None)
 
+    def get(self, entry_id: str) -> CacheEntry | None:
+        return self._entries.get(entry_id)
+
     def __iter__(self) -> Iterator[CacheEntry]:
         return iter(self._entries.values())
 

@@ -2,46 +2,122 @@
 
 All keys of a call share the tenant's hash tag, so the scripts also run on Redis Cluster.
 Keys a script reaches through a set's members (value keys of an entry) carry the same tag.
+
+A value key is a hash: `v` the packed JSON, `g` the entry generation it was computed at,
+`s` (only on a stale value) when it stopped being current, in ms of Redis's clock (TIME,
+so every app server measures staleness on the same clock), `p` its parameters as JSON
+(for refresh-ahead), `r` when it was last read (ms, updated at most every 5 s).
+A per-(tenant, user) hash `_meta:ryw:<user>` holds, per entry, the generation that user's
+latest write produced: a stale value older than that is never served to them.
 """
 
-# The hit path: one GET and one counter. KEYS: value, stats; ARGV: the value key's tail.
-READ = """
-local v = redis.call('GET', KEYS[1])
-if v then redis.call('HINCRBY', KEYS[2], 'h|' .. ARGV[1], 1) end
-return v
+# Can the value in KEYS[1] (HMGET v g s r -> h) be served to this reader? 1 fresh, 2 stale
+# within the bound, 0 no. `need`: the reader's own latest write's generation (or nil).
+_SERVABLE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function servable(h, max_stale_ms, need, now)
+  if not h[1] then return 0 end
+  if not h[3] then return 1 end
+  if max_stale_ms <= 0 or now - tonumber(h[3]) >= max_stale_ms then return 0 end
+  if need and tonumber(need) > tonumber(h[2]) then return 0 end
+  return 2
+end
+local function fetch_value(key)
+  local h = redis.pcall('HMGET', key, 'v', 'g', 's', 'r')
+  if type(h) ~= 'table' or h.err then return {} end  -- a pre-hash string value: a miss
+  return h
+end
+local function touch(key, h, now)
+  if not h[4] or now - tonumber(h[4]) > 5000 then redis.call('HSET', key, 'r', now) end
+end
 """
 
-# After a miss: count it, register the entry (so a tenant-wide invalidation bumps its
-# generation too), read the generation *before* the caller reads the database, and try
-# the stampede lock. A value stored meanwhile is returned instead.
+# The hit path: one script, one round trip. KEYS: value, stats, the reader's ryw hash;
+# ARGV: the value key's tail, max stale ms, entry id. Returns {1|2, payload} or nil.
+READ = (
+    _SERVABLE
+    + """
+local h = fetch_value(KEYS[1])
+if not h[1] then return false end
+local now = now_ms()
+local need = nil
+if h[3] then need = redis.call('HGET', KEYS[3], ARGV[3]) end
+local state = servable(h, tonumber(ARGV[2]), need, now)
+if state == 0 then return false end
+redis.call('HINCRBY', KEYS[2], (state == 1 and 'h|' or 's|') .. ARGV[1], 1)
+touch(KEYS[1], h, now)
+return {state, h[1]}
+"""
+)
+
+# After a miss: count it, register the entry (so a tenant-wide invalidation reaches it),
+# read the generation *before* the caller reads the database, and try the lease (lock,
+# whose value names the generation its holder computes). A servable value stored
+# meanwhile is returned instead. A reader whose own write is newer than the holder's
+# generation does not wait behind it (locked = 2: compute alongside).
 # A purged (deleted) tenant's key space is closed: nothing is written, {2} = bypass.
-# KEYS: value, stats, gen, lock, entries, purged; ARGV: entry id, lock token, lock ttl ms,
-# count
-MISS = """
+# KEYS: value, stats, gen, lock, entries, purged, ryw
+# ARGV: entry id, lock token, lock ttl ms, count, max stale ms (-1: only a fresh value)
+# Returns {1, payload, state} or {0, gen, locked, now ms, lock value}.
+MISS = (
+    _SERVABLE
+    + """
 if redis.call('EXISTS', KEYS[6]) == 1 then return {2} end
-local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
+local now = now_ms()
+local need = redis.call('HGET', KEYS[7], ARGV[1])
+local h = fetch_value(KEYS[1])
+if h.err == nil and #h == 0 then redis.call('DEL', KEYS[1]) end
+local state = servable(h, tonumber(ARGV[5]), need, now)
+if state > 0 then return {1, h[1], state} end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[2], 'm|' .. ARGV[1], 1) end
 redis.call('SADD', KEYS[5], ARGV[1])
 local gen = redis.call('GET', KEYS[3]) or '0'
-local locked = 0
-if redis.call('SET', KEYS[4], ARGV[2], 'NX', 'PX', ARGV[3]) then locked = 1 end
-return {0, gen, locked}
-"""
-
-# Store only if no invalidation happened since the reader read the generation; release
-# the lock if we hold it.
-# KEYS: value, gen, idx, lock, purged
-# ARGV: payload, ttl ms, expected gen, lock token, index ttl s
-SET_IF_CURRENT = """
-local stored = 0
-if redis.call('EXISTS', KEYS[5]) == 0 and (redis.call('GET', KEYS[2]) or '0') == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  redis.call('SADD', KEYS[3], KEYS[1])
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
-  stored = 1
+local lock_value = gen .. ':' .. ARGV[2]
+if redis.call('SET', KEYS[4], lock_value, 'NX', 'PX', ARGV[3]) then
+  return {0, gen, 1, now, lock_value}
 end
-if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
+local holder = redis.call('GET', KEYS[4]) or ''
+local holder_gen = tonumber(string.match(holder, '^(%d+):') or '0')
+if need and tonumber(need) > holder_gen then return {0, gen, 2, now, ''} end
+return {0, gen, 0, now, ''}
+"""
+)
+
+# Store what was computed at generation ARGV[3]: as the current value if the generation
+# has not moved, else (bounded staleness on) as a stale value of that generation, stale
+# since the computation started (no later than the first write it misses), so under
+# continuous writes values still converge instead of never being stored. Never replaces a
+# value of a newer generation. Counts the computation; releases the lease if ours.
+# KEYS: value, gen, idx, lock, purged, stats
+# ARGV: payload, ttl ms, computed gen, lock value, index ttl s, max stale ms, started ms,
+#       params JSON ('' none), value key tail, '1' if a reader computed it (counts as read)
+# Returns 1 stored current, 2 stored stale, 0 not stored.
+STORE = """
+local stored = 0
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  redis.call('HINCRBY', KEYS[6], 'c|' .. ARGV[9], 1)
+  local g = tonumber(ARGV[3])
+  local existing = redis.pcall('HGET', KEYS[1], 'g')
+  if type(existing) == 'table' then existing = false end
+  if not existing or tonumber(existing) < g then
+    local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+    if current == g then stored = 1 elseif tonumber(ARGV[6]) > 0 then stored = 2 end
+  end
+  if stored > 0 then
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'v', ARGV[1], 'g', ARGV[3])
+    if stored == 2 then redis.call('HSET', KEYS[1], 's', ARGV[7]) end
+    if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[8]) end
+    if ARGV[10] == '1' then redis.call('HSET', KEYS[1], 'r', ARGV[7]) end
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    redis.call('SADD', KEYS[3], KEYS[1])
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
+end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
 return stored
 """
 
@@ -51,21 +127,59 @@ return 0
 """
 
 # Bump each entry's generation (so in-flight readers cannot store what they computed
-# before) and drop its value keys. Cost: the tenant's own keys of those entries only.
+# before as current). With bounded staleness (ARGV[1] > 0) its values are kept, marked
+# stale since now (a value already stale keeps its earlier mark); strict (0) drops them.
+# With a writer (ARGV[2] > 0 ms) the writer's ryw hash records each new generation.
+# Cost: the tenant's own keys of those entries only. Returns the affected value keys.
 # A purged tenant's key space is left alone (a generation key would be a leftover).
-# KEYS: purged, gen1, idx1, gen2, idx2, ...
+# KEYS: purged, ryw, gen1, idx1, gen2, idx2, ...; ARGV: max stale ms, ryw ttl ms, entry ids
 INVALIDATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local dropped = 0
-for i = 2, #KEYS, 2 do
-  redis.call('INCR', KEYS[i])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local keep = tonumber(ARGV[1]) > 0
+local ryw_ttl = tonumber(ARGV[2])
+local affected = 0
+for i = 3, #KEYS, 2 do
+  local gen = redis.call('INCR', KEYS[i])
+  if ryw_ttl > 0 then redis.call('HSET', KEYS[2], ARGV[2 + (i - 1) / 2], gen) end
   local members = redis.call('SMEMBERS', KEYS[i + 1])
-  for j = 1, #members, 1000 do
-    dropped = dropped + redis.call('UNLINK', unpack(members, j, math.min(j + 999, #members)))
+  if keep then
+    for _, member in ipairs(members) do
+      if redis.call('TYPE', member).ok == 'hash' then
+        redis.call('HSETNX', member, 's', now)
+        affected = affected + 1
+      else
+        redis.call('UNLINK', member)
+        redis.call('SREM', KEYS[i + 1], member)
+      end
+    end
+  else
+    for j = 1, #members, 1000 do
+      affected = affected + redis.call('UNLINK', unpack(members, j, math.min(j + 999, #members)))
+    end
+    redis.call('DEL', KEYS[i + 1])
   end
-  redis.call('DEL', KEYS[i + 1])
 end
-return dropped
+if ryw_ttl > 0 then redis.call('PEXPIRE', KEYS[2], ryw_ttl) end
+return affected
+"""
+
+# Refresh-ahead candidates: the entry's value keys read in the last ARGV[1] ms (Redis's
+# clock) that are stale, with their parameters. KEYS: idx. Returns {key, params, ...}.
+REFRESH_CANDIDATES = """
+local t = redis.call('TIME')
+local since = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1])
+local out = {}
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local h = redis.pcall('HMGET', member, 's', 'r', 'p')
+  if type(h) == 'table' and not h.err and h[1] and h[2] and h[3]
+     and tonumber(h[2]) >= since then
+    out[#out + 1] = member
+    out[#out + 1] = h[3]
+  end
+end
+return out
 """
 
 # Every entry this tenant has ever read: same as INVALIDATE over all of them, atomically.

@@ -56,18 +56,32 @@ def tenant_stats(tenant: str, *, top: int = 10) -> dict[str, Any]:
                 live.append(key)
                 memory += int(usage)
 
-    # Counters: 'h|<key tail>' per value key hit, 'm|<entry id>' per entry miss.
+    # Counters: 'h|<key tail>' per value key hit, 's|<key tail>' per stale value served
+    # (a hit too: no reader waited), 'm|<entry id>' per entry miss, 'c|<key tail>' per
+    # computation stored or tried (readers' and refresh-ahead's).
     key_hits: dict[str, int] = {}
-    per_entry: dict[str, dict[str, int]] = {e: {"hits": 0, "misses": 0} for e in entry_ids}
+
+    def counts(entry_id: str) -> dict[str, int]:
+        return per_entry.setdefault(
+            entry_id, {"hits": 0, "misses": 0, "stale": 0, "computations": 0}
+        )
+
+    per_entry: dict[str, dict[str, int]] = {}
+    for entry_id in entry_ids:
+        counts(entry_id)
     for raw_field, raw_count in counters.items():
         kind, _, name = raw_field.decode().partition("|")
         count = int(raw_count)
-        if kind == "h":
-            key_hits[name] = count
-            entry_id = ":".join(name.split(":", 2)[:2])
-            per_entry.setdefault(entry_id, {"hits": 0, "misses": 0})["hits"] += count
+        entry_of_key = ":".join(name.split(":", 2)[:2])
+        if kind in ("h", "s"):
+            key_hits[name] = key_hits.get(name, 0) + count
+            counts(entry_of_key)["hits"] += count
+            if kind == "s":
+                counts(entry_of_key)["stale"] += count
         elif kind == "m":
-            per_entry.setdefault(name, {"hits": 0, "misses": 0})["misses"] += count
+            counts(name)["misses"] += count
+        elif kind == "c":
+            counts(entry_of_key)["computations"] += count
     hits = sum(e["hits"] for e in per_entry.values())
     misses = sum(e["misses"] for e in per_entry.values())
     prefix = meta_key(tenant, "")[: -len("_meta:")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,18 @@ def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise warns once per client that STATIC_ROOT is missing until collectstatic has
     # run; tests serve static files from the apps (WHITENOISE_USE_FINDERS) and do not care.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+    # Servers the suites start (gunicorn) inherit the strict default too; a test of bounded
+    # staleness passes CACHE_MAX_STALE itself.
+    os.environ.setdefault("CACHE_MAX_STALE", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _strict_cache_by_default() -> Iterator[None]:
+    """Most suites assert that a write is on every reader's next read (strict freshness,
+    CACHE_MAX_STALE = 0). The suites of bounded staleness (tests/cache/test_freshness.py,
+    tests/reliability/test_write_storm.py) set CACHE_MAX_STALE themselves."""
+    with override_settings(CACHE_MAX_STALE=0):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

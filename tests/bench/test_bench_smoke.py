@@ -28,6 +28,12 @@ HEADLINE_KEYS = {
     "redis_down_errors",
     "redis_down_vs_cold",
     "stale_reads",
+    "storm_rps_vs_quiet",
+    "storm_p99_vs_quiet",
+    "storm_own_stale_reads",
+    "storm_others_staleness_max_s",
+    "storm_computations_per_write",
+    "storm_write_p50_vs_quiet",
     "warm_rps_vs_floor",
     # issue #13's
     "overview_cold_ms_1m",
@@ -83,6 +89,16 @@ def _results() -> dict:  # type: ignore[type-arg]
             },
             "write_cost": {"ratio": 1.1},
         },
+        "storm": {
+            "headline": {
+                "rps_vs_quiet": 0.7,
+                "p99_vs_quiet": 1.5,
+                "own_stale_reads": 0,
+                "others_staleness_max_s": 0.2,
+                "computations_per_write": 1.0,
+                "write_p50_vs_quiet": 1.4,
+            }
+        },
     }
 
 
@@ -106,6 +122,12 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "trends_cold_ms_1m": 6.0,
         "slowest_entry_cold_ms_1m": 12.0,
         "write_cost_vs_plain": 1.1,
+        "storm_rps_vs_quiet": 0.7,
+        "storm_p99_vs_quiet": 1.5,
+        "storm_own_stale_reads": 0,
+        "storm_others_staleness_max_s": 0.2,
+        "storm_computations_per_write": 1.0,
+        "storm_write_p50_vs_quiet": 1.4,
     }
     verdicts = {key: target_met(key, value) for key, value in values.items()}
     assert [k for k, met in verdicts.items() if not met] == [
@@ -113,6 +135,7 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "redis_down_errors",
         "stale_reads",
         "warm_rps_vs_floor",
+        "storm_rps_vs_quiet",
     ]
 
 
@@ -129,6 +152,58 @@ def test_the_1m_figures_are_left_out_when_the_largest_tenant_is_smaller() -> Non
             "write_cost_vs_plain",
         )
     )
+
+
+def _storm_run(
+    rate: int, rps: float, p99: float, write_ms: float | None, others: float = 0.5
+) -> dict:
+    return {
+        "rate": rate,
+        "wrk": {"rps": rps, "p50_ms": 10.0, "p99_ms": p99, "requests": 1000, "seconds": 10.0},
+        "writes_per_second": float(rate),
+        "own_stale_reads": 0,
+        "others_staleness_s": {"p50": 0.1, "p99": 0.2, "max": 0.3 if rate else None},
+        "others_never_saw": 0,
+        "overview_computations_per_write": 1.0 if rate else None,
+        "write_p50_ms": write_ms,
+        "computed_ms": {"dashboard:overview": 50.0},
+        "cpu_cores": {
+            "gunicorn_workers": 1.0,
+            "postgres_backends": 0.1,
+            "wrk": 0.05,
+            "writer_and_poller": 0.01,
+            "everything_else": others,
+        },
+    }
+
+
+def test_the_storm_headline_is_its_least_disturbed_pair_and_the_report_shows_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bench import report
+    from bench.storm import _headline
+
+    pairs = [
+        _storm_run(0, 500.0, 40.0, None, others=1.4),  # other work starved the quiet run
+        _storm_run(10, 450.0, 50.0, 40.0, others=0.6),
+        _storm_run(0, 1000.0, 20.0, None, others=0.1),
+        _storm_run(10, 600.0, 36.0, 60.0, others=0.3),
+        _storm_run(0, 1000.0, 20.0, None, others=0.2),
+        _storm_run(10, 900.0, 30.0, 50.0, others=0.9),
+    ]
+    head = _headline(pairs, quiet_write_ms=25.0)
+    assert (head["rps_vs_quiet"], head["p99_vs_quiet"]) == (0.6, 1.8)  # the quietest pair
+    assert [p["rps_vs_quiet"] for p in head["pairs"]] == [0.9, 0.6, 0.9]
+    assert (head["write_p50_vs_quiet"], head["others_staleness_max_s"]) == (2.0, 0.3)
+    results = {
+        "storm": {
+            "connections": 16,
+            "quiet_writes": {"p50_ms": 25.0},
+            "contenders": {"ours": pairs[:2], "ours_pairs": pairs},
+            "headline": head,
+        }
+    }
+    text = "\n".join(report._storm_section(results))
+    assert "## Write storms" in text
+    assert "ours, overview (2 sync workers)" in text
 
 
 def test_missing_phases_give_nan_not_a_crash_and_the_report_still_renders(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -164,6 +164,25 @@ def test_a_refresh_redraws_exactly_what_the_server_rendered(page):
     assert page.evaluate(SNAPSHOT) == rendered
 
 
+def test_a_second_refresh_revalidates_with_the_etag_and_keeps_the_figures_on_a_304(page):
+    page.goto("/")
+    rendered = page.evaluate(SNAPSHOT)
+    button = page.get_by_role("button", name="Refresh now")
+    with page.expect_response(lambda r: "/api/v1/dashboard/overview" in r.url) as first:
+        button.click()
+    assert first.value.status == 200
+    etag = first.value.headers["etag"]
+    expect(page.locator("#refresh-status")).to_contain_text("Updated at")
+    expect(button).to_be_enabled()
+    with page.expect_response(lambda r: "/api/v1/dashboard/overview" in r.url) as second:
+        button.click()
+    assert second.value.request.headers.get("if-none-match") == etag
+    assert second.value.status == 304
+    expect(button).to_be_enabled()
+    assert page.locator("#refresh-error").is_hidden()
+    assert page.evaluate(SNAPSHOT) == rendered
+
+
 def add_issue_in_the_admin(page, reporter_id: int, title: str, priority: str) -> None:  # type: ignore[no-untyped-def]
     page.goto("/admin/issues/issue/add/")
     page.get_by_label("Title").fill(title)

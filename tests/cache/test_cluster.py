@@ -295,6 +295,44 @@ def test_a_read_misses_then_hits_and_tenants_keep_their_own_values(acme, globex,
 
 
 @pytest.mark.usefixtures("on_cluster")
+def test_bounded_staleness_read_your_writes_and_refresh_ahead_run_on_the_cluster(
+    acme, entry, settings
+):
+    """Every script of the new freshness contract (stale marks, the writer's generations,
+    refresh candidates) touches only keys in the tenant's slot."""
+    from tenant_cache import STALE, acting_as
+    from tenant_cache import refresh as refresh_ahead
+    from tenant_cache.invalidation import invalidate_after_write
+
+    settings.CACHE_MAX_STALE = 10.0
+    settings.CACHE_REFRESH_DELAY = 3600.0  # drained below
+    probe = registry.register(
+        CacheEntry("dashboard", "probe", entry.depends_on, fetch=Counter({"v": 1}))
+    )
+    try:
+        connection.set_tenant(acme)
+        assert read(acme, probe, None) == MISS
+        connection.set_tenant(acme)
+        invalidate_after_write("acme", [probe.id], "writer")
+        with acting_as("someone-else"):
+            assert get_or_set(probe, None, lambda: {"v": 2}).status == STALE
+        with acting_as("writer"):
+            assert get_or_set(probe, None, lambda: {"v": 2}).status == MISS
+        invalidate_after_write("acme", [probe.id], None)
+        assert refresh_ahead.run_due(everything=True) == 0  # not read via read(): skipped
+        from tenant_cache import read as read_entry
+
+        tenant_cache.invalidate_entries("acme", [probe])  # strict: dropped
+        assert read_entry(probe).status == MISS  # stored with its parameters
+        invalidate_after_write("acme", [probe.id], None)
+        assert refresh_ahead.run_due(everything=True) == 1
+        assert read_entry(probe).status == HIT
+    finally:
+        registry.unregister(probe)
+        connection.set_schema_to_public()
+
+
+@pytest.mark.usefixtures("on_cluster")
 def test_the_dashboard_api_caches_on_the_cluster(acme_api):
     first = acme_api.get("/api/v1/dashboard/overview/")
     second = acme_api.get("/api/v1/dashboard/overview/")

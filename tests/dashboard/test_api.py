@@ -107,7 +107,7 @@ def test_with_the_revocation_listener_running_a_warm_hit_is_still_no_sql_and_one
     assert response["X-Cache"] == "HIT"
     assert queries.captured_queries == []
     # One round trip: the hit's Lua script (its GET and HINCRBY are counted inside it).
-    assert calls == {"evalsha": 1, "get": 1, "hincrby": 1}
+    assert calls == {"evalsha": 1, "hmget": 1, "time": 1, "hincrby": 1}
 
 
 def test_with_the_token_cache_off_a_warm_request_runs_only_the_token_and_role_queries(

@@ -168,7 +168,9 @@ def test_no_read_after_a_write_is_ever_stale(live_tenants, shared_redis_url):
         connection.set_tenant(live.tenant)
         try:
             for entry in DASHBOARD_ENTRIES:
-                stored = redis.get(value_key(live.slug, entry.id, entry.default_params or None))
+                stored = redis.hget(
+                    value_key(live.slug, entry.id, entry.default_params or None), "v"
+                )
                 if stored is None:
                     continue
                 checked += 1

@@ -44,4 +44,7 @@ CACHES = {
     }
 }
 CACHE_TTL = {"default": 60}
+# These checks are of strict invalidation (a write is on every next read); bounded
+# staleness, the default, has its own suite (tests/cache/test_freshness.py).
+CACHE_MAX_STALE = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -34,18 +34,29 @@
     }, data);
   }
 
+  /* Each URL's last ETag and body: a refresh sends If-None-Match, and a 304 (nothing
+   * changed) reuses the body it already has instead of downloading it again. */
+  var known = {};
+
   function getJSON(url) {
+    var headers = { Accept: "application/json" };
+    if (known[url]) headers["If-None-Match"] = known[url].etag;
     return fetch(url, {
-      headers: { Accept: "application/json" },
+      headers: headers,
       credentials: "same-origin",
       cache: "no-store",
     }).then(function (response) {
+      if (response.status === 304 && known[url]) return known[url].body;
       if (!response.ok) {
         var error = new Error("HTTP " + response.status);
         error.status = response.status;
         throw error;
       }
-      return response.json();
+      return response.json().then(function (body) {
+        var etag = response.headers.get("ETag");
+        if (etag) known[url] = { etag: etag, body: body };
+        return body;
+      });
     });
   }
 
