@@ -258,3 +258,134 @@ def rebuild(cursor: Any, summaries: Sequence[Summary]) -> dict[str, int]:
         )
         cursor.execute(f"ANALYZE {s.table}")
     return drifted
+
+
+# --- Summaries with several measures per group (SLA compliance, change success, by item) ----
+
+# The high half of their folds' advisory lock keys (the low half: the summary table's oid).
+MEASURED_FOLD_LOCK_CLASS = 13014
+
+
+@dataclass(frozen=True)
+class MeasuredSummary:
+    """Sums of several measures of `source` rows per group of `keys`: the same insert-only
+    design as `Summary` (delta rows appended by statement triggers in the writing
+    transaction, folded every FOLD_EVERY-th statement under a non-waiting advisory lock,
+    read by summing a group's rows), for summaries whose groups carry more than a count.
+
+    `delta` is a SELECT of the keys and measures of `{rows}` (a transition table or the
+    source itself), each measure multiplied by `{sign}`.
+    """
+
+    table: str
+    source: str
+    keys: dict[str, str]  # name -> SQL type
+    measures: tuple[str, ...]  # bigint sums
+    delta: str
+
+    @property
+    def key_names(self) -> str:
+        return ", ".join(self.keys)
+
+    def delta_sql(self, rows: str, sign: int, where: str = "") -> str:
+        return self.delta.format(rows=rows, sign=sign, where=where)
+
+    def insert_sql(self, delta: str, *, compact: bool = False) -> str:
+        """SQL: append the grouped sums of `delta` (compact: as the groups' folded rows)."""
+        sums = ", ".join(f"sum({m})" for m in self.measures)
+        nonzero = " OR ".join(f"sum({m}) <> 0" for m in self.measures)
+        columns = f"{self.key_names}, {', '.join(self.measures)}" + (", compact" if compact else "")
+        return (
+            f"INSERT INTO {self.table} ({columns}) SELECT {self.key_names}, {sums}"
+            + (", true" if compact else "")
+            + f" FROM ({delta}) AS d GROUP BY {self.key_names} HAVING {nonzero}"
+        )
+
+    @property
+    def lock_sql(self) -> str:
+        return f"({MEASURED_FOLD_LOCK_CLASS}::bigint << 32) + '{self.table}'::regclass::oid::bigint"
+
+    def _fold_sql(self) -> str:
+        measures = ", ".join(self.measures)
+        sums = ", ".join(f"sum({m})" for m in self.measures)
+        added = ", ".join(f"{m} = {self.table}.{m} + EXCLUDED.{m}" for m in self.measures)
+        return f"""
+            WITH moved AS (DELETE FROM {self.table} WHERE NOT compact
+                           RETURNING {self.key_names}, {measures})
+            INSERT INTO {self.table} ({self.key_names}, {measures}, compact)
+            SELECT {self.key_names}, {sums}, true FROM moved GROUP BY {self.key_names}
+            ON CONFLICT ({self.key_names}) WHERE compact DO UPDATE SET {added};"""
+
+    def install_sql(self) -> str:
+        """SQL creating the table, its triggers on the source and the backfill."""
+        t = self.table
+        keys = ", ".join(f"{name} {sql_type} NOT NULL" for name, sql_type in self.keys.items())
+        measures = ", ".join(f"{m} bigint NOT NULL" for m in self.measures)
+        new, old = self.delta_sql("new_rows", 1), self.delta_sql("old_rows", -1)
+        statements = [
+            f"CREATE TABLE {t} ({keys}, {measures}, compact boolean NOT NULL DEFAULT false)",
+            f"CREATE UNIQUE INDEX {t}_compact ON {t} ({self.key_names}) WHERE compact",
+            f"CREATE INDEX {t}_read ON {t} ({self.key_names})",
+            f"CREATE SEQUENCE {t}_fold_seq",
+            f"""
+CREATE FUNCTION {t}_fold() RETURNS boolean
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed'
+       OR NOT pg_try_advisory_xact_lock({self.lock_sql}) THEN
+        RETURN false;
+    END IF;
+    {self._fold_sql()}
+    RETURN true;
+END;
+$$""",
+            f"""
+CREATE FUNCTION {t}_apply() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {self.insert_sql(new)};
+    ELSIF TG_OP = 'UPDATE' THEN
+        {self.insert_sql(new + " UNION ALL " + old)};
+    ELSIF TG_OP = 'DELETE' THEN
+        {self.insert_sql(old)};
+    ELSE
+        DELETE FROM {t};
+        RETURN NULL;
+    END IF;
+    IF nextval('{t}_fold_seq') % {FOLD_EVERY} = 0 THEN
+        PERFORM {t}_fold();
+    END IF;
+    RETURN NULL;
+END;
+$$""",
+        ]
+        for operation, referencing in (
+            ("INSERT", "REFERENCING NEW TABLE AS new_rows"),
+            ("UPDATE", "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "REFERENCING OLD TABLE AS old_rows"),
+            ("TRUNCATE", ""),
+        ):
+            statements.append(
+                f"CREATE TRIGGER {t}_{operation.lower()} AFTER {operation} ON {self.source} "
+                f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION {t}_apply()"
+            )
+        statements += [
+            self.insert_sql(self.delta_sql(self.source, 1), compact=True),
+            f"ANALYZE {t}",
+        ]
+        return ";\n".join(statements) + ";"
+
+    def uninstall_sql(self) -> str:
+        t = self.table
+        statements = [
+            f"DROP TRIGGER IF EXISTS {t}_{op} ON {self.source}"
+            for op in ("insert", "update", "delete", "truncate")
+        ]
+        statements += [
+            f"DROP FUNCTION IF EXISTS {t}_apply()",
+            f"DROP FUNCTION IF EXISTS {t}_fold()",
+            f"DROP SEQUENCE IF EXISTS {t}_fold_seq",
+            f"DROP TABLE IF EXISTS {t}",
+        ]
+        return ";\n".join(statements) + ";"

@@ -3,10 +3,13 @@
 from django.conf import settings
 from django.db import migrations, models
 
+from firelater.aggregates import MeasuredSummary
+
 
 # SLA compliance per priority, by the UTC hour an issue was created: how many have an SLA,
 # how many were resolved after it, how many are unresolved. None of these change with the
-# clock, so statement-level triggers keep them exact for every write (INSERT, UPDATE and
+# clock, so statement-level triggers keep them exact (insert-only delta rows, folded:
+# firelater.aggregates.MeasuredSummary) for every write (INSERT, UPDATE and
 # DELETE through any path, bulk or raw; TRUNCATE empties it). The dashboard adds the
 # unresolved issues whose SLA is still ahead (issue_unresolved_sla_idx) and the first, partial
 # hour of its window from the issues themselves (dashboard/selectors.py).
@@ -17,62 +20,15 @@ _DELTA = """
            {sign} * (resolved_at IS NULL)::int AS unresolved
     FROM {rows} WHERE sla_due_at IS NOT NULL
 """
-_UPSERT = """
-    INSERT INTO issues_sla_hourly AS s (hour, priority, with_sla, resolved_late, unresolved)
-    SELECT hour, priority, sum(with_sla), sum(resolved_late), sum(unresolved)
-    FROM ({delta}) d GROUP BY hour, priority
-    ON CONFLICT (hour, priority) DO UPDATE SET
-        with_sla = s.with_sla + EXCLUDED.with_sla,
-        resolved_late = s.resolved_late + EXCLUDED.resolved_late,
-        unresolved = s.unresolved + EXCLUDED.unresolved;
-"""
-_NEW = _DELTA.format(sign=1, rows="new_rows")
-_OLD = _DELTA.format(sign=-1, rows="old_rows")
-
-SUMMARY_SQL = f"""
-CREATE TABLE issues_sla_hourly (
-    hour timestamptz NOT NULL,
-    priority varchar(10) NOT NULL,
-    with_sla bigint NOT NULL,
-    resolved_late bigint NOT NULL,
-    unresolved bigint NOT NULL,
-    PRIMARY KEY (hour, priority)
-);
-CREATE FUNCTION issues_sla_hourly_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_UPSERT.format(delta=_NEW)}
-    ELSIF TG_OP = 'UPDATE' THEN
-        {_UPSERT.format(delta=_NEW + " UNION ALL " + _OLD)}
-    ELSIF TG_OP = 'DELETE' THEN
-        {_UPSERT.format(delta=_OLD)}
-    ELSE
-        DELETE FROM issues_sla_hourly;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER issues_sla_hourly_insert AFTER INSERT ON issues_issue
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION issues_sla_hourly_apply();
-CREATE TRIGGER issues_sla_hourly_update AFTER UPDATE ON issues_issue
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION issues_sla_hourly_apply();
-CREATE TRIGGER issues_sla_hourly_delete AFTER DELETE ON issues_issue
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION issues_sla_hourly_apply();
-CREATE TRIGGER issues_sla_hourly_truncate AFTER TRUNCATE ON issues_issue
-    FOR EACH STATEMENT EXECUTE FUNCTION issues_sla_hourly_apply();
-INSERT INTO issues_sla_hourly (hour, priority, with_sla, resolved_late, unresolved)
-SELECT hour, priority, sum(with_sla), sum(resolved_late), sum(unresolved)
-FROM ({_DELTA.format(sign=1, rows="issues_issue")}) d GROUP BY hour, priority;
-"""
-
-REVERSE_SQL = """
-DROP TRIGGER issues_sla_hourly_insert ON issues_issue;
-DROP TRIGGER issues_sla_hourly_update ON issues_issue;
-DROP TRIGGER issues_sla_hourly_delete ON issues_issue;
-DROP TRIGGER issues_sla_hourly_truncate ON issues_issue;
-DROP FUNCTION issues_sla_hourly_apply();
-DROP TABLE issues_sla_hourly;
-"""
+SUMMARY = MeasuredSummary(
+    table="issues_sla_hourly",
+    source="issues_issue",
+    keys={"hour": "timestamptz", "priority": "varchar(10)"},
+    measures=("with_sla", "resolved_late", "unresolved"),
+    delta=_DELTA,
+)
+SUMMARY_SQL = SUMMARY.install_sql()
+REVERSE_SQL = SUMMARY.uninstall_sql()
 
 
 class Migration(migrations.Migration):
