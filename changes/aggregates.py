@@ -4,7 +4,7 @@ Grouped by the status text itself, so a new status needs no new summary."""
 
 from __future__ import annotations
 
-from firelater.aggregates import Summary, column, quarter
+from firelater.aggregates import MeasuredSummary, Summary, column, quarter
 
 SOURCE = "changes_change"
 
@@ -27,3 +27,17 @@ SCHEDULED = Summary(
 )
 
 SUMMARIES = (COUNTS, SCHEDULED)
+
+# Change success (#14): changes ended per UTC quarter hour and outcome (changes 0005).
+_ENDED_QUARTERLY_DELTA = """
+    SELECT date_bin('15 minutes', completed_at, TIMESTAMPTZ '2000-01-01 00:00+00') AS quarter,
+           outcome, {sign} AS n
+    FROM {rows} WHERE completed_at IS NOT NULL AND outcome IS NOT NULL
+"""
+ENDED_QUARTERLY = MeasuredSummary(
+    table="changes_ended_quarterly",
+    source="changes_change",
+    keys={"quarter": "timestamptz", "outcome": "varchar(20)"},
+    measures=("n",),
+    delta=_ENDED_QUARTERLY_DELTA,
+)

@@ -376,6 +376,51 @@ $$""",
         ]
         return ";\n".join(statements) + ";"
 
+    def summed_sql(self) -> str:
+        """SQL: what the summary says now (keys, measures), all-zero groups left out."""
+        sums = ", ".join(f"sum({m})::bigint" for m in self.measures)
+        nonzero = " OR ".join(f"sum({m}) <> 0" for m in self.measures)
+        return (
+            f"SELECT {self.key_names}, {sums} FROM {self.table} "
+            f"GROUP BY {self.key_names} HAVING {nonzero}"
+        )
+
+    def recount_sql(self) -> str:
+        """SQL: the summary recounted from the source table (keys, measures)."""
+        sums = ", ".join(f"sum({m})::bigint" for m in self.measures)
+        nonzero = " OR ".join(f"sum({m}) <> 0" for m in self.measures)
+        return (
+            f"SELECT {self.key_names}, {sums} FROM ({self.delta_sql(self.source, 1)}) AS d "
+            f"GROUP BY {self.key_names} HAVING {nonzero}"
+        )
+
+    def drift(self, cursor: Any) -> dict[tuple[Any, ...], tuple[Any, Any]]:
+        """Groups where the summary and a full recount disagree: keys -> (kept, recount)."""
+        width = len(self.keys)
+
+        def rows(sql: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+            cursor.execute(sql)
+            return {tuple(r[:width]): tuple(r[width:]) for r in cursor.fetchall()}
+
+        kept, recount = rows(self.summed_sql()), rows(self.recount_sql())
+        zero = (0,) * len(self.measures)
+        return {
+            key: (kept.get(key, zero), recount.get(key, zero))
+            for key in kept.keys() | recount.keys()
+            if kept.get(key, zero) != recount.get(key, zero)
+        }
+
+    def rebuild(self, cursor: Any) -> int:
+        """Recount from scratch in the caller's transaction (the source locked against
+        writes meanwhile); the number of groups that had drifted."""
+        cursor.execute(f"LOCK TABLE {self.source} IN SHARE MODE")
+        drifted = len(self.drift(cursor))
+        cursor.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {self.table}")
+        cursor.execute(self.insert_sql(self.delta_sql(self.source, 1), compact=True))
+        cursor.execute(f"ANALYZE {self.table}")
+        return drifted
+
     def uninstall_sql(self) -> str:
         t = self.table
         statements = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firelater.aggregates import Summary, column, quarter
+from firelater.aggregates import MeasuredSummary, Summary, column, quarter
 
 SOURCE = "issues_issue"
 
@@ -43,3 +43,20 @@ SLA_DUE = Summary(
 )
 
 SUMMARIES = (COUNTS, CREATED, RESOLVED, SLA_DUE)
+
+# SLA compliance (#14): per UTC hour of creation and priority, issues with an SLA, those
+# resolved after it and those unresolved (issues migration 0003).
+_SLA_HOURLY_DELTA = """
+    SELECT date_trunc('hour', created_at, 'UTC') AS hour, priority,
+           {sign} AS with_sla,
+           {sign} * coalesce((resolved_at > sla_due_at)::int, 0) AS resolved_late,
+           {sign} * (resolved_at IS NULL)::int AS unresolved
+    FROM {rows} WHERE sla_due_at IS NOT NULL
+"""
+SLA_HOURLY = MeasuredSummary(
+    table="issues_sla_hourly",
+    source="issues_issue",
+    keys={"hour": "timestamptz", "priority": "varchar(10)"},
+    measures=("with_sla", "resolved_late", "unresolved"),
+    delta=_SLA_HOURLY_DELTA,
+)

@@ -8,20 +8,9 @@ folded: firelater.aggregates.MeasuredSummary); TRUNCATE empties it.
 
 from django.db import migrations
 
-from firelater.aggregates import MeasuredSummary
+from changes.aggregates import ENDED_QUARTERLY
 
-_DELTA = """
-    SELECT date_bin('15 minutes', completed_at, TIMESTAMPTZ '2000-01-01 00:00+00') AS quarter,
-           outcome, {sign} AS n
-    FROM {rows} WHERE completed_at IS NOT NULL AND outcome IS NOT NULL
-"""
-SUMMARY = MeasuredSummary(
-    table="changes_ended_quarterly",
-    source="changes_change",
-    keys={"quarter": "timestamptz", "outcome": "varchar(20)"},
-    measures=("n",),
-    delta=_DELTA,
-)
+SUMMARY = ENDED_QUARTERLY
 SUMMARY_SQL = SUMMARY.install_sql()
 REVERSE_SQL = SUMMARY.uninstall_sql()
 

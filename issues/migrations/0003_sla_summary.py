@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from firelater.aggregates import MeasuredSummary
+from issues.aggregates import SLA_HOURLY
 
 
 # SLA compliance per priority, by the UTC hour an issue was created: how many have an SLA,
@@ -13,20 +13,7 @@ from firelater.aggregates import MeasuredSummary
 # DELETE through any path, bulk or raw; TRUNCATE empties it). The dashboard adds the
 # unresolved issues whose SLA is still ahead (issue_unresolved_sla_idx) and the first, partial
 # hour of its window from the issues themselves (dashboard/selectors.py).
-_DELTA = """
-    SELECT date_trunc('hour', created_at, 'UTC') AS hour, priority,
-           {sign} AS with_sla,
-           {sign} * coalesce((resolved_at > sla_due_at)::int, 0) AS resolved_late,
-           {sign} * (resolved_at IS NULL)::int AS unresolved
-    FROM {rows} WHERE sla_due_at IS NOT NULL
-"""
-SUMMARY = MeasuredSummary(
-    table="issues_sla_hourly",
-    source="issues_issue",
-    keys={"hour": "timestamptz", "priority": "varchar(10)"},
-    measures=("with_sla", "resolved_late", "unresolved"),
-    delta=_DELTA,
-)
+SUMMARY = SLA_HOURLY
 SUMMARY_SQL = SUMMARY.install_sql()
 REVERSE_SQL = SUMMARY.uninstall_sql()
 

@@ -10,25 +10,9 @@ dashboard adds the first, partial day of its window from the requests themselves
 
 from django.db import migrations
 
-from firelater.aggregates import MeasuredSummary
+from requests_app.aggregates import BY_ITEM_DAILY
 
-_DELTA = """
-    SELECT (r.created_at AT TIME ZONE 'UTC')::date AS day, r.catalog_item_id AS item_id,
-           {sign} AS n,
-           {sign} * (r.fulfilled_at IS NOT NULL)::int AS fulfilled,
-           {sign} * coalesce((r.fulfilled_at <= r.created_at
-                              + make_interval(hours => c.fulfilment_target_hours))::int, 0)
-               AS within_target
-    FROM {rows} r JOIN requests_app_catalogitem c ON c.id = r.catalog_item_id
-    WHERE r.catalog_item_id IS NOT NULL {where}
-"""
-SUMMARY = MeasuredSummary(
-    table="requests_by_item_daily",
-    source="requests_app_request",
-    keys={"day": "date", "item_id": "bigint"},
-    measures=("n", "fulfilled", "within_target"),
-    delta=_DELTA,
-)
+SUMMARY = BY_ITEM_DAILY
 _ITEM_ROWS = SUMMARY.delta_sql("requests_app_request", 1, "AND r.catalog_item_id = NEW.id")
 
 # An item's target decides within_target: recount that item when it changes (under the

@@ -33,7 +33,7 @@ from applications.models import Application, ApplicationHealthScore
 from changes import workflow
 from changes.models import Change
 from dashboard import selectors
-from dashboard.aggregates import ALL_SUMMARIES, SUMMARIES_BY_SOURCE
+from dashboard.aggregates import ALL_SUMMARIES, MEASURED_SUMMARIES, SUMMARIES_BY_SOURCE
 from firelater import aggregates
 from firelater.models import Priority
 from issues.models import Issue
@@ -71,6 +71,7 @@ def _as_json(value: Any) -> str:
 def assert_summaries_exact() -> None:
     with connection.cursor() as cursor:
         drifted = {s.table: aggregates.drift(cursor, s) for s in ALL_SUMMARIES}
+        drifted.update({m.table: m.drift(cursor) for m in MEASURED_SUMMARIES})  # #14's
     assert {table: d for table, d in drifted.items() if d} == {}
 
 
@@ -535,6 +536,39 @@ def test_the_rebuild_command_reports_and_repairs_drift(in_acme, acme, capsys):
     assert_summaries_exact()
     call_command("rebuild_dashboard_aggregates", "--tenant", acme.schema_name)
     assert "0 drifted group(s)" in capsys.readouterr().out
+
+
+def test_the_rebuild_command_repairs_the_measured_summaries_of_14s_entries(in_acme, acme, capsys):
+    op_create_issues(
+        [
+            {
+                "status": "new",
+                "priority": "high",
+                "created_at": BASE,
+                "updated_at": BASE,
+                "sla_due_at": BASE + 60 * MINUTE,
+            }
+        ]
+        * 3
+    )
+    measured = {s.table: s for s in MEASURED_SUMMARIES}
+    with connection.cursor() as cursor:
+        assert measured["issues_sla_hourly"].drift(cursor) == {}
+        cursor.execute(  # one group drifts, as if a delta had been lost
+            "UPDATE issues_sla_hourly SET unresolved = unresolved + 5 "
+            "WHERE hour = date_trunc('hour', %s, 'UTC') AND priority = 'high'",
+            [BASE],
+        )
+        assert measured["issues_sla_hourly"].drift(cursor) != {}
+    connection.set_schema_to_public()
+    call_command("rebuild_dashboard_aggregates", "--tenant", acme.schema_name, "--json")
+    report = json.loads(capsys.readouterr().out)[acme.schema_name]
+    assert report["drifted_groups"]["issues_sla_hourly"] == 1
+    assert report["drifted_groups"]["changes_ended_quarterly"] == 0
+    connection.set_tenant(acme)
+    with connection.cursor() as cursor:
+        for summary in MEASURED_SUMMARIES:
+            assert summary.drift(cursor) == {}, summary.table
 
 
 def test_the_rebuild_command_refuses_an_unknown_tenant(db):

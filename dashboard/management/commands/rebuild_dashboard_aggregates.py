@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
-from dashboard.aggregates import SUMMARIES_BY_SOURCE
+from dashboard.aggregates import MEASURED_SUMMARIES, SUMMARIES_BY_SOURCE
 from firelater import aggregates
 from tenants.models import Tenant
 
@@ -65,6 +65,8 @@ class Command(BaseCommand):
             for summaries in SUMMARIES_BY_SOURCE.values():
                 for summary in summaries:
                     cursor.execute(f"VACUUM ANALYZE {summary.table}")
+            for measured in MEASURED_SUMMARIES:
+                cursor.execute(f"VACUUM ANALYZE {measured.table}")
 
     def rebuild(self, tenant: Tenant) -> dict[str, Any]:
         started = time.perf_counter()
@@ -73,6 +75,8 @@ class Command(BaseCommand):
             with transaction.atomic(), connection.cursor() as cursor:
                 for summaries in SUMMARIES_BY_SOURCE.values():
                     drifted.update(aggregates.rebuild(cursor, summaries))
+                for measured in MEASURED_SUMMARIES:
+                    drifted[measured.table] = measured.rebuild(cursor)
             if not connection.in_atomic_block:  # VACUUM cannot run in a transaction
                 self.vacuum()
         return {"drifted_groups": drifted, "seconds": round(time.perf_counter() - started, 3)}
