@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from applications.models import Application, ApplicationHealthScore
-from firelater.services import apply_changes
+from firelater.services import save_changes
 
 
 @transaction.atomic
@@ -21,11 +21,7 @@ def application_create(*, name: str, **fields: Any) -> Application:
 
 @transaction.atomic
 def application_update(*, application: Application, data: dict[str, Any]) -> Application:
-    changed = apply_changes(application, data)
-    if changed:
-        application.full_clean()
-        application.save(update_fields=changed)
-    return application
+    return save_changes(application, data)
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from cloud.models import CloudCostReport
-from firelater.services import apply_changes
+from firelater.services import save_changes
 
 
 @transaction.atomic
@@ -20,11 +20,7 @@ def cost_report_create(**fields: Any) -> CloudCostReport:
 
 @transaction.atomic
 def cost_report_update(*, report: CloudCostReport, data: dict[str, Any]) -> CloudCostReport:
-    changed = apply_changes(report, data)
-    if changed:
-        report.full_clean()
-        report.save(update_fields=changed)
-    return report
+    return save_changes(report, data)
 
 
 @transaction.atomic

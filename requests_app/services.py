@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from firelater.services import apply_changes, save_changes, ticket_bulk_set_status
+from firelater.services import save_changes, ticket_bulk_set_status
 from requests_app.models import CatalogItem, Request
 
 
@@ -51,11 +51,7 @@ def catalog_item_create(**fields: Any) -> CatalogItem:
 
 @transaction.atomic
 def catalog_item_update(*, item: CatalogItem, data: dict[str, Any]) -> CatalogItem:
-    changed = apply_changes(item, data)
-    if changed:
-        item.full_clean()
-        item.save(update_fields=changed)
-    return item
+    return save_changes(item, data)
 
 
 @transaction.atomic
