@@ -73,7 +73,7 @@ lint: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(VENV)/bin/mypy
 
-# Benchmarks, not part of `make test` (under 20 minutes on 2 cores): their own database
+# Benchmarks, not part of `make test` (about 21 minutes on 2 cores): their own database
 # (firelater_bench) and Redis db 14; results in bench/results/ (latest.md, latest.json, PNGs).
 # BENCH_ARGS=--quick for a short smoke run (results in bench/results/quick/).
 BENCH_STAMP := $(VENV)/.bench-installed-stamp
