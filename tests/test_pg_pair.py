@@ -5,9 +5,10 @@ database (not a mirror sharing the primary's connection), it sees a commit only 
 has replayed it, its replay can be paused, delayed and killed, and django-tenants' schema
 routing (search_path) applies on it as on the primary.
 
-Writes go through a raw autocommit connection to the primary, so that they are committed
-(and so streamed to the standby) while the test's own transactions are rolled back.
-(transaction=True would flush the public schema, the session's tenants with it.)
+Writes are committed on connections of their own (a raw autocommit connection to the
+primary, or tests.support.replica.committed for the ORM), so that the standby replays them
+while the test's own transactions are rolled back (transaction=True would flush the public
+schema, the session's tenants with it).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django_tenants.utils import tenant_context
 
 from tenants.models import Tenant
+from tests.support.replica import committed
 
 REPLICA_DB = pytest.mark.django_db(databases=["default", "replica"])
 TABLE = "pg_pair_probe"
@@ -157,29 +160,32 @@ def test_a_stopped_standby_starts_again(standby: Any, insert: Callable[[str], No
 
 @REPLICA_DB
 def test_the_tenants_search_path_applies_on_the_replica(
-    pg_pair: Any, primary: psycopg.Connection[Any], acme: Tenant, globex: Tenant
+    pg_pair: Any, acme: Tenant, globex: Tenant
 ) -> None:
-    # Only in acme's schema, committed: the standby replays it.
-    primary.execute(
-        "INSERT INTO acme.auth_user (password, is_superuser, username, first_name, last_name,"
-        " email, is_staff, is_active, date_joined) VALUES ('!', false, 'replica-probe', '', '',"
-        " '', false, true, now())"
-    )
+    def in_acme(work: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            with tenant_context(acme):
+                return work()
+
+        return run
+
+    users = get_user_model().objects
+    # Only in acme's schema, committed (tests.support.replica.committed): the standby has it.
+    committed(in_acme(lambda: users.create_user("replica-probe")))
     try:
         pg_pair.wait_caught_up()
-        users = get_user_model().objects.using("replica")
         replica = connections["replica"]
         replica.set_tenant(acme)
-        assert users.filter(username="replica-probe").exists()
+        assert users.using("replica").filter(username="replica-probe").exists()
         with replica.cursor() as cursor:
             cursor.execute("SELECT current_schema()")
             assert cursor.fetchone()[0] == "acme"
         replica.set_tenant(globex)
-        assert not users.filter(username="replica-probe").exists()
-        assert users.filter(username="admin").exists()  # globex's own admin
+        assert not users.using("replica").filter(username="replica-probe").exists()
+        assert users.using("replica").filter(username="admin").exists()  # globex's own
         with replica.cursor() as cursor:
             cursor.execute("SELECT current_schema()")
             assert cursor.fetchone()[0] == "globex"
     finally:
         connections["replica"].set_schema_to_public()
-        primary.execute("DELETE FROM acme.auth_user WHERE username = 'replica-probe'")
+        committed(in_acme(lambda: users.filter(username="replica-probe").delete()))

@@ -10,8 +10,9 @@ replication. Django implements the mirror by giving "replica" the settings of "d
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.db import connections
 from tests.support.live import database_url
 
 REPLICA = "replica"
+T = TypeVar("T")
 
 
 def point_replica_at_standby() -> None:
@@ -34,6 +36,24 @@ def point_replica_at_standby() -> None:
     replica.close()
     replica.settings_dict = dict(configured)
     os.environ["DATABASE_REPLICA_URL"] = database_url(REPLICA)
+
+
+def committed(work: Callable[[], T]) -> T:
+    """Run `work` in another thread, on connections of its own in autocommit: its ORM
+    writes commit at once (so the standby replays them) and their on_commit callbacks run,
+    while the test's own connection stays in the test's rolled-back transaction. Why not
+    transaction=True: its flush would empty the public schema, the session's tenants with
+    it. `work` sets its own tenant (tenant_context) and the test removes what it wrote;
+    it must not write rows the test's transaction has locked (it would wait forever)."""
+
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def _pair_of_the_suite() -> Any:
