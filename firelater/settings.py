@@ -70,7 +70,9 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "firelater.urls_public"
 ROOT_URLCONF = "firelater.urls"
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# tenant_cache's router first: reads inside its replica blocks go to the standby (if
+# DATABASE_REPLICA_URL is set), writes always to the primary, nothing migrates the standby.
+DATABASE_ROUTERS = ("tenant_cache.ReplicaRouter", "django_tenants.routers.TenantSyncRouter")
 # Send SET search_path only when the schema changes, not before every cursor (see
 # tenants.postgresql_backend: consecutive requests of one tenant on a connection send none).
 TENANT_LIMIT_SET_CALLS = True
@@ -136,6 +138,25 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
 # PostgreSQL's JIT compiles the trends query on every run (~75 ms of 95 ms with 100k
 # issues, make bench): the dashboard's short aggregates are faster interpreted.
 DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+
+# A PostgreSQL hot standby (optional; docs/deploying.md): the cache's recomputations and
+# the read-only list endpoints read from it when it has replayed what they must see.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(
+        DATABASE_REPLICA_URL, engine="tenants.postgresql_backend"
+    )
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        # A dead standby costs a second at most, then its breaker skips it.
+        OPTIONS={"connect_timeout": 1, "options": "-c jit=off"},
+    )
+# DATABASE_REPLICA_READS=0 keeps the standby configured but unused (draining it).
+CACHE_REPLICA_ALIAS = (
+    "replica" if "replica" in DATABASES and env.bool("DATABASE_REPLICA_READS", True) else None
+)
+CACHE_REPLICA_MAX_WAIT = env.float("CACHE_REPLICA_MAX_WAIT", default=0.1)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
