@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test test-fast lint mutate bench install services test-tools migrate seed superuser clean-data help
+.PHONY: run test test-fast lint mutate bench install services test-services test-tools migrate seed superuser clean-data help
 
 help:
 	@echo "make run    - install, start services if needed, migrate, seed demo, serve on $(HOST):$(PORT)"
@@ -53,7 +53,12 @@ run: seed
 superuser: migrate
 	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser
 
-test: services test-tools
+# The suite runs on its own PostgreSQL primary and hot standby (.data/pg, Unix sockets only),
+# started here and by pytest itself (tests.support.pg_pair_plugin) unless DATABASE_URL is set.
+test-services: install
+	$(PY) scripts/ensure_services.py --tests
+
+test: test-services test-tools
 	$(PY) -m pytest
 
 # The suite drives Debian's chromium and private redis-servers; installed when missing
@@ -61,7 +66,7 @@ test: services test-tools
 test-tools: install
 	$(PY) scripts/ensure_test_tools.py
 
-test-fast: services
+test-fast: test-services
 	$(PY) -m pytest -m "not slow"
 
 mutate: services test-tools  # not part of make test: ~2 minutes, prints the survivors
@@ -85,5 +90,6 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: services $(BENCH_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-clean-data:
+clean-data:  # stops the pair first (a cluster whose files vanish keeps running otherwise)
+	-python3 scripts/pg_pair.py stop --all
 	rm -rf .data

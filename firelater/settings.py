@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import django
 import environ
@@ -122,22 +123,52 @@ WSGI_APPLICATION = "firelater.wsgi.application"
 ASGI_APPLICATION = "firelater.asgi.application"
 
 # --- Data stores -------------------------------------------------------------------------
+
+
+def _database(url: str) -> dict:
+    """A DATABASES entry for a postgres:// URL, with django-tenants' engine and our options.
+
+    A Unix-socket host is written percent-encoded, as libpq itself reads it
+    (postgres://user@%2Fvar%2Frun%2Fpostgresql/db; the test suite's private pair,
+    scripts/pg_pair.py): django-environ keeps such a host encoded (and lower-cased), so it is
+    decoded here from the URL itself.
+    """
+    config = environ.Env.db_url_config(
+        url,
+        engine="tenants.postgresql_backend",  # django-tenants', skipping redundant SETs
+    )
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    if host.lower().startswith("%2f"):
+        host, _, port = host.partition(":")
+        config["HOST"], config["PORT"] = unquote(host), port
+    # Persistent connections are worth ~7x throughput on this box (shared/PERFORMANCE.md).
+    config["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {})
+    # A request must never hang on a dead database: fail fast, answer 503.
+    config["OPTIONS"].setdefault("connect_timeout", 3)
+    # PostgreSQL's JIT compiles the trends query on every run (~75 ms of 95 ms with 100k
+    # issues, make bench): the dashboard's short aggregates are faster interpreted.
+    config["OPTIONS"].setdefault("options", "-c jit=off")
+    return config
+
+
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL",
-        default="postgres://postgres@127.0.0.1:5432/firelater",
-        engine="tenants.postgresql_backend",  # django-tenants', skipping only redundant SETs
+    "default": _database(
+        env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/firelater")
     )
 }
-# Persistent connections are worth ~7x throughput on this box (shared/PERFORMANCE.md).
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("OPTIONS", {})
-# A request must never hang on a dead database: fail fast, answer 503.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
-# PostgreSQL's JIT compiles the trends query on every run (~75 ms of 95 ms with 100k
-# issues, make bench): the dashboard's short aggregates are faster interpreted.
-DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
+# A hot standby of the same database (streaming replication), for reads that may lag.
+# Unset: no replica, everything runs on the primary. Nothing is routed here by default;
+# the cache's recomputations opt in (tenant_cache's CACHE_REPLICA_ALIAS, docs/deploying.md).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    # A dead standby must cost a reader one short wait, then the primary answers instead.
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 1
+    # Tests: the standby already has the test database (it replicates the primary's), so
+    # it is neither created nor flushed; tests.support.pg_pair points it at the standby.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 
 # A PostgreSQL hot standby (optional; docs/deploying.md): the cache's recomputations and
 # the read-only list endpoints read from it when it has replayed what they must see.

@@ -4,10 +4,15 @@
 When a local service does not answer but its binaries are installed, start it: first the
 machine's own cluster (pg_ctlcluster), else a private instance under .data/. When the
 binaries are missing, say exactly what to install and exit non-zero.
+
+With --tests (make test): the suite's PostgreSQL is its own primary and hot standby
+(scripts/pg_pair.py, .data/pg/), started here unless DATABASE_URL is set; pytest points
+at them itself (tests.support.pg_pair_plugin), so a hand-run pytest gets the same.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import shutil
@@ -189,16 +194,37 @@ def redis_start(url: str) -> None:
         sys.exit(f"[services] started redis-server but it does not answer; see {folder}")
 
 
+def pg_pair_start() -> None:
+    """The test suite's private primary and standby (.data/pg)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from scripts.pg_pair import PairError, ensure_pair
+
+    try:
+        pair = ensure_pair("pg")
+    except PairError as exc:
+        sys.exit(f"[services] the test suite's PostgreSQL pair: {exc}")
+    say(f"PostgreSQL pair ok (primary {pair.primary_url('<db>')})")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--tests", action="store_true", help="the test suite's services: its own PostgreSQL pair"
+    )
+    options = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
 
-    if not pg_answers(database_url):
-        if urlparse(database_url).hostname not in LOCAL_HOSTS:
-            sys.exit(f"[services] PostgreSQL at {database_url} does not answer.")
-        pg_start(database_url)
-    pg_ensure_database(database_url)
-    say("PostgreSQL ok")
+    if options.tests and not os.environ.get("DATABASE_URL"):
+        pg_pair_start()
+    else:
+        if not pg_answers(database_url):
+            if urlparse(database_url).hostname not in LOCAL_HOSTS:
+                sys.exit(f"[services] PostgreSQL at {database_url} does not answer.")
+            pg_start(database_url)
+        pg_ensure_database(database_url)
+        say("PostgreSQL ok")
 
     if not redis_answers(redis_url):
         if urlparse(redis_url).hostname not in LOCAL_HOSTS:

@@ -6,9 +6,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client, override_settings
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, tenant_context
@@ -20,7 +21,7 @@ from tenants.middleware import flush_tenant_lookup_cache
 from tenants.models import Tenant
 from tenants.services import public_tenant_ensure, tenant_setup
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.replica"]
 
 ADMIN_PASSWORD = "admin-pass-123"
 
@@ -62,6 +63,9 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # ty
         # otherwise the settings still name the real database, which must stay untouched.
         yield
         return
+    from tests.support.replica import point_replica_at_standby  # a plugin: imported by pytest
+
+    point_replica_at_standby()  # the standby's copy of the test database, not a mirror
     # The test database is new, the tests' Redis database is not: keys of a former "acme"
     # would make creating acme refuse (a new tenant never inherits a former one's keys).
     get_redis_connection("default").flushdb()
@@ -79,6 +83,8 @@ def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:  # ty
     yield
     # A revocation listener's connection would keep the test database from being dropped.
     revocation.stop_listener()
+    if "replica" in settings.DATABASES:
+        connections["replica"].close()
 
 
 @pytest.fixture(autouse=True)

@@ -15,18 +15,19 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.support.live import database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "tests" / "tenant_cache_project"
 
 
 @pytest.mark.slow
 def test_a_minimal_django_tenants_project_gets_get_or_set_invalidation_and_isolation() -> None:
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    name = settings.DATABASES["default"]["NAME"]
     env = {
         **os.environ,
         # The suite's database name without pytest-django's test_ prefix.
-        "DATABASE_URL": f"{url}/{db['NAME'].removeprefix('test_')}",
+        "DATABASE_URL": database_url(name=name.removeprefix("test_")),
         "REDIS_URL": str(settings.CACHES["default"]["LOCATION"]),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

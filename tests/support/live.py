@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 
@@ -26,13 +27,31 @@ class LiveTenant:
         return f"{self.slug}.localhost"
 
 
+def database_url(alias: str = "default", name: str | None = None) -> str:
+    """A DATABASE_URL for this process's database `alias` (the test database, or `name`
+    on its server): a Unix-socket host (the suite's private pair) percent-encoded."""
+    db = settings.DATABASES[alias]
+    user = quote(db.get("USER") or "postgres", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):
+        address = quote(host, safe="") + (f":{db['PORT']}" if db.get("PORT") else "")
+    else:
+        address = f"{host}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{address}/{name or db['NAME']}"
+
+
 def test_database_url() -> str:
     """DATABASE_URL of the database this test process uses (pytest-django's test_...)."""
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+    return database_url()
+
+
+def database_env() -> dict[str, str]:
+    """DATABASE_URL and DATABASE_REPLICA_URL of this test process's databases, for a
+    process a test starts (no replica when this process has none)."""
+    env = {"DATABASE_URL": database_url()}
+    env["DATABASE_REPLICA_URL"] = database_url("replica") if "replica" in settings.DATABASES else ""
+    return env
 
 
 @contextlib.contextmanager
@@ -49,7 +68,7 @@ def serve_project(
     tell the workers apart) on the test database; yields its base URL."""
     server_env = {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        **database_env(),
         "REDIS_URL": redis_url,
         "DEBUG": "0",
         "SECRET_KEY": "reliability-suite-secret-key-" + "x" * 30,

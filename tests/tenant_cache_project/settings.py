@@ -6,11 +6,18 @@ tests/cache/test_reusable_app.py in a subprocess (so no FireLater module is impo
 """
 
 import os
+from urllib.parse import unquote, urlsplit
 
 import environ
 
 env = environ.Env()
-_main = env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/firelater")
+_url = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/firelater")
+_main = env.db_url_config(_url)
+# A Unix-socket host, percent-encoded as libpq reads it (the suite's private pair): decoded
+# here, as django-environ keeps it encoded (FireLater's settings do the same).
+_host = urlsplit(_url).netloc.rpartition("@")[2]
+if _host.lower().startswith("%2f"):
+    _main["HOST"], _, _main["PORT"] = unquote(_host).partition(":")
 
 SECRET_KEY = "tenant-cache-reusability-test-only"
 DEBUG = False
