@@ -159,8 +159,9 @@ DATABASES = {
     )
 }
 # A hot standby of the same database (streaming replication), for reads that may lag.
-# Unset: no replica, everything runs on the primary. Nothing is routed here by default;
-# the cache's recomputations opt in (tenant_cache's CACHE_REPLICA_ALIAS, docs/deploying.md).
+# Unset: no replica, everything runs on the primary. The cache's recomputations and the
+# read-only list endpoints read here once it has replayed what they must see
+# (tenant_cache.replica, CACHE_REPLICA_ALIAS below, docs/deploying.md).
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
@@ -170,24 +171,12 @@ if DATABASE_REPLICA_URL:
     # it is neither created nor flushed; tests.support.pg_pair points it at the standby.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 
-# A PostgreSQL hot standby (optional; docs/deploying.md): the cache's recomputations and
-# the read-only list endpoints read from it when it has replayed what they must see.
-DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
-if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = env.db_url_config(
-        DATABASE_REPLICA_URL, engine="tenants.postgresql_backend"
-    )
-    DATABASES["replica"].update(
-        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
-        CONN_HEALTH_CHECKS=True,
-        # A dead standby costs a second at most, then its breaker skips it.
-        OPTIONS={"connect_timeout": 1, "options": "-c jit=off"},
-    )
 # DATABASE_REPLICA_READS=0 keeps the standby configured but unused (draining it).
 CACHE_REPLICA_ALIAS = (
     "replica" if "replica" in DATABASES and env.bool("DATABASE_REPLICA_READS", True) else None
 )
 CACHE_REPLICA_MAX_WAIT = env.float("CACHE_REPLICA_MAX_WAIT", default=0.1)
+CACHE_REPLICA_COOLDOWN = env.float("CACHE_REPLICA_COOLDOWN", default=5.0)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
