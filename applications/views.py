@@ -20,9 +20,10 @@ from applications.services import (
     health_score_record,
 )
 from firelater.permissions import PermissionModelMixin
+from firelater.viewsets import ReplicaListMixin
 
 
-class ApplicationViewSet(PermissionModelMixin, viewsets.ModelViewSet):
+class ApplicationViewSet(ReplicaListMixin, PermissionModelMixin, viewsets.ModelViewSet):
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter
     search_fields = ["name", "owner", "description"]

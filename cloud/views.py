@@ -10,9 +10,10 @@ from cloud.filters import CloudCostReportFilter
 from cloud.models import CloudCostReport
 from cloud.serializers import CloudCostReportSerializer
 from cloud.services import cost_report_create, cost_report_delete, cost_report_update
+from firelater.viewsets import ReplicaListMixin
 
 
-class CloudCostReportViewSet(viewsets.ModelViewSet):
+class CloudCostReportViewSet(ReplicaListMixin, viewsets.ModelViewSet):
     serializer_class = CloudCostReportSerializer
     filterset_class = CloudCostReportFilter
     search_fields = ["account"]

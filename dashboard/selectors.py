@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from applications.models import HEALTHY_MIN_SCORE, WARNING_MIN_SCORE, HealthStatus
@@ -39,7 +38,7 @@ from issues import aggregates as issue_summaries
 from issues.models import OPEN_ISSUE_STATUSES, Issue
 from requests_app import aggregates as request_summaries
 from requests_app.models import OPEN_REQUEST_STATUSES, Request
-from tenant_cache import Expiring
+from tenant_cache import Expiring, reading_connection
 
 UPCOMING_DAYS = 7
 HEALTH_BUCKETS = [s.value for s in HealthStatus]
@@ -52,7 +51,8 @@ def _tz() -> zoneinfo.ZoneInfo:
 
 
 def _fetch_one(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    with connection.cursor() as cursor:
+    # The standby's connection when the cache recomputes there (tenant_cache.replica).
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     assert row is not None
@@ -60,7 +60,7 @@ def _fetch_one(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _fetch_all(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
 

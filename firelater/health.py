@@ -2,7 +2,8 @@
 
 - /healthz: liveness, no I/O at all.
 - /readyz: PostgreSQL and Redis checked with short timeouts. Redis down is "degraded"
-  (200: the app serves correct data without it); PostgreSQL down is 503.
+  (200: the app serves correct data without it), and so is a configured standby that is
+  down or skipped by its breaker (the primary answers instead); PostgreSQL down is 503.
 - /metrics: Prometheus text. Readable with `Authorization: Bearer $METRICS_TOKEN` when
   METRICS_TOKEN is set; without it only from loopback and never through a proxy (a request
   carrying X-Forwarded-For is refused), so tenants' users cannot read it.
@@ -55,10 +56,18 @@ def readiness() -> tuple[int, dict[str, Any]]:
 
     redis = _timed(check_redis)
     redis["breaker"] = cache_status.get("breaker", "unknown")
+    checks = {"database": database, "redis": redis}
+    replica_ok = True
+    standby = tenant_cache.replica_status()
+    if standby is not None:
+        # A standby down, erroring or skipped by its breaker costs the primary more work
+        # but no wrong answer: degraded, as Redis down is.
+        checks["replica"] = standby
+        replica_ok = bool(standby.get("available")) and standby.get("breaker") == "closed"
     if not database["ok"]:
-        return 503, {"status": "unavailable", "checks": {"database": database, "redis": redis}}
-    status = "ok" if redis["ok"] else "degraded"
-    return 200, {"status": status, "checks": {"database": database, "redis": redis}}
+        return 503, {"status": "unavailable", "checks": checks}
+    status = "ok" if redis["ok"] and replica_ok else "degraded"
+    return 200, {"status": status, "checks": checks}
 
 
 def metrics_allowed(request: HttpRequest) -> bool:

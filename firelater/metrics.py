@@ -63,6 +63,19 @@ BREAKER_OPEN = Gauge(
 )
 
 
+REPLICA_READS = Counter(
+    "firelater_replica_reads_total",
+    "Recomputations and list reads with a standby configured, by where they ran "
+    "(replica, waited, primary_lag, primary_down, primary_transaction).",
+    ["outcome"],
+)
+REPLICA_OPEN = Gauge(
+    "firelater_replica_breaker_open",
+    "1 while this process skips the PostgreSQL standby (down or too far behind).",
+    multiprocess_mode="max",
+)
+
+
 def render_latest() -> tuple[bytes, str]:
     """The exposition text (all workers' figures in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -102,8 +115,18 @@ def _on_breaker_changed(*, is_open: bool, **kwargs: Any) -> None:
     BREAKER_OPEN.set(1 if is_open else 0)
 
 
+def _on_replica_read(*, outcome: str, **kwargs: Any) -> None:
+    REPLICA_READS.labels(outcome=outcome).inc()
+
+
+def _on_replica_changed(*, is_open: bool, **kwargs: Any) -> None:
+    REPLICA_OPEN.set(1 if is_open else 0)
+
+
 tenant_cache.signals.cache_read.connect(_on_cache_read, dispatch_uid="metrics-cache-read")
 tenant_cache.signals.cache_invalidated.connect(_on_invalidated, dispatch_uid="metrics-inval")
 tenant_cache.signals.invalidation_deferred.connect(_on_deferred, dispatch_uid="metrics-deferred")
 tenant_cache.signals.redis_failed.connect(_on_redis_failed, dispatch_uid="metrics-redis-error")
 tenant_cache.signals.breaker_changed.connect(_on_breaker_changed, dispatch_uid="metrics-breaker")
+tenant_cache.signals.replica_read.connect(_on_replica_read, dispatch_uid="metrics-replica-read")
+tenant_cache.signals.replica_changed.connect(_on_replica_changed, dispatch_uid="metrics-replica")

@@ -71,7 +71,9 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "firelater.urls_public"
 ROOT_URLCONF = "firelater.urls"
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# tenant_cache's router first: reads inside its replica blocks go to the standby (if
+# DATABASE_REPLICA_URL is set), writes always to the primary, nothing migrates the standby.
+DATABASE_ROUTERS = ("tenant_cache.ReplicaRouter", "django_tenants.routers.TenantSyncRouter")
 # Send SET search_path only when the schema changes, not before every cursor (see
 # tenants.postgresql_backend: consecutive requests of one tenant on a connection send none).
 TENANT_LIMIT_SET_CALLS = True
@@ -157,8 +159,9 @@ DATABASES = {
     )
 }
 # A hot standby of the same database (streaming replication), for reads that may lag.
-# Unset: no replica, everything runs on the primary. Nothing is routed here by default;
-# the cache's recomputations opt in (tenant_cache's CACHE_REPLICA_ALIAS, docs/deploying.md).
+# Unset: no replica, everything runs on the primary. The cache's recomputations and the
+# read-only list endpoints read here once it has replayed what they must see
+# (tenant_cache.replica, CACHE_REPLICA_ALIAS below, docs/deploying.md).
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
@@ -167,6 +170,13 @@ if DATABASE_REPLICA_URL:
     # Tests: the standby already has the test database (it replicates the primary's), so
     # it is neither created nor flushed; tests.support.pg_pair points it at the standby.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+
+# DATABASE_REPLICA_READS=0 keeps the standby configured but unused (draining it).
+CACHE_REPLICA_ALIAS = (
+    "replica" if "replica" in DATABASES and env.bool("DATABASE_REPLICA_READS", True) else None
+)
+CACHE_REPLICA_MAX_WAIT = env.float("CACHE_REPLICA_MAX_WAIT", default=0.1)
+CACHE_REPLICA_COOLDOWN = env.float("CACHE_REPLICA_COOLDOWN", default=5.0)
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {

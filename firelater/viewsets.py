@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+import tenant_cache
 
 
-class RecordViewSet(viewsets.ModelViewSet):
+class ReplicaListMixin:
+    """GET lists read from the PostgreSQL standby when one is configured and it has
+    replayed the user's own latest write and is at most CACHE_MAX_STALE behind (else the
+    primary; tenant_cache.on_replica). Permissions and the user were checked before, on
+    the primary."""
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        parent = super().list  # type: ignore[misc]
+        return tenant_cache.on_replica(lambda: parent(request, *args, **kwargs))
+
+
+class RecordViewSet(ReplicaListMixin, viewsets.ModelViewSet):
     """CRUD over a record app's services: create_service(**data[, <creator>=user]),
     update_service(<instance_name>=obj, data=...), delete_service(<instance_name>=obj)."""
 

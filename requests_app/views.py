@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import ProtectedError
 from rest_framework import exceptions, status, viewsets
 
-from firelater.viewsets import RecordViewSet
+from firelater.viewsets import RecordViewSet, ReplicaListMixin
 from requests_app.filters import CatalogItemFilter, RequestFilter
 from requests_app.models import CatalogItem
 from requests_app.selectors import request_list
@@ -41,7 +41,7 @@ class CatalogItemInUse(exceptions.APIException):
     default_code = "protected"
 
 
-class CatalogItemViewSet(viewsets.ModelViewSet):
+class CatalogItemViewSet(ReplicaListMixin, viewsets.ModelViewSet):
     serializer_class = CatalogItemSerializer
     filterset_class = CatalogItemFilter
     search_fields = ["name", "category"]

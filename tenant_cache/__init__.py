@@ -19,6 +19,11 @@ less than CACHE_MAX_STALE seconds (0: strict, dropped at once); its writer, name
 Deleting a tenant (any way) purges its keys, `purge_tenant(schema)`, and a new tenant is
 refused while keys of a former one of its name remain (`key_space_refusal(schema)`).
 
+With a PostgreSQL hot standby (CACHE_REPLICA_ALIAS, and `ReplicaRouter` first in
+DATABASE_ROUTERS) recomputations read from it once it has replayed the invalidations they
+follow (else the primary), and `on_replica(read)` runs read-only work there when it is
+fresh enough for the acting user; raw SQL of a fetch uses `reading_connection()`.
+
 A fetcher whose value changes with the clock returns `Expiring(value, expires_at)`: the
 value is cached until `expires_at` at most (the next deadline, midnight...).
 """
@@ -36,6 +41,7 @@ from tenant_cache.keys import CacheContextError, current_tenant, value_key
 from tenant_cache.reads import BYPASS, HIT, MISS, STALE, CacheResult, Expiring, get_or_set, read
 from tenant_cache.receivers import watch
 from tenant_cache.registry import CacheEntry, registry
+from tenant_cache.replica import ReplicaRouter, on_replica, reading_connection, replica_status
 from tenant_cache.session import ReadYourWritesMiddleware, acting_as, current_actor
 from tenant_cache.stats import status, tenant_stats
 
@@ -49,6 +55,7 @@ __all__ = [
     "CacheResult",
     "Expiring",
     "ReadYourWritesMiddleware",
+    "ReplicaRouter",
     "acting_as",
     "current_actor",
     "current_tenant",
@@ -57,9 +64,12 @@ __all__ = [
     "invalidate_entries",
     "invalidate_tenant",
     "key_space_refusal",
+    "on_replica",
     "purge_tenant",
     "read",
+    "reading_connection",
     "registry",
+    "replica_status",
     "reset_backend",
     "signals",
     "status",

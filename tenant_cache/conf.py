@@ -44,6 +44,17 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_REFRESH_DELAY": 0.1,
     # The django-redis cache alias whose client the cache uses.
     "CACHE_REDIS_ALIAS": "default",
+    # The database alias of a PostgreSQL hot standby that recomputations (and blocks inside
+    # tenant_cache.replica_reads()) read from; None: everything on the default database.
+    # Its router, tenant_cache.replica.ReplicaRouter, must be in DATABASE_ROUTERS.
+    "CACHE_REPLICA_ALIAS": None,
+    # Seconds a recomputation waits for the standby to replay the invalidation it follows
+    # before it computes on the primary instead.
+    "CACHE_REPLICA_MAX_WAIT": 0.1,
+    # Seconds the standby is skipped after it failed (down, erroring) or was too far behind
+    # CACHE_REPLICA_LAG_FAILURES times in a row, before one caller tries it again.
+    "CACHE_REPLICA_COOLDOWN": 5.0,
+    "CACHE_REPLICA_LAG_FAILURES": 3,
 }
 
 

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
-from tenant_cache import refresh, signals
+from tenant_cache import refresh, replica, signals
 from tenant_cache.backend import Backend, _on_reset, backend
 from tenant_cache.cluster import ClusterUnavailable
 from tenant_cache.conf import setting
@@ -136,19 +136,36 @@ def _run_invalidate(
     ryw_ttl_ms = 2 * max_stale_ms + 1000 if actor is not None and max_stale_ms > 0 else 0
     keys = [meta_key(tenant, "purged"), meta_key(tenant, "ryw", actor or "-")]
     for entry_id in entry_ids:
-        keys += [meta_key(tenant, "gen", entry_id), meta_key(tenant, "idx", entry_id)]
+        keys += [
+            meta_key(tenant, "gen", entry_id),
+            meta_key(tenant, "idx", entry_id),
+            meta_key(tenant, "lsn", entry_id),
+        ]
     script = be.script("INVALIDATE")
-    return int(script(keys=keys, args=[max_stale_ms, ryw_ttl_ms, *entry_ids], client=be.client))
+    args = [max_stale_ms, ryw_ttl_ms, _lsn_arg(), *entry_ids]
+    return int(script(keys=keys, args=args, client=be.client))
 
 
 def _run_invalidate_tenant(be: Backend, tenant: str) -> int:
     return int(
         be.script("INVALIDATE_TENANT")(
             keys=[meta_key(tenant, "entries")],
-            args=[meta_key(tenant, "")],
+            args=[meta_key(tenant, ""), _lsn_arg()],
             client=be.client,
         )
     )
+
+
+def _lsn_arg() -> str:
+    """The WAL position an invalidation records for a standby's recomputations: '' with no
+    standby configured, '-' when the primary cannot say (the entries' positions are then
+    forgotten, so their next recomputations require the primary's position of that time).
+    Read now, after the write committed (invalidations run on commit), so it is at or past
+    the write's commit record; a replay runs later still, which only makes it safer."""
+    if replica.replica_alias() is None:
+        return ""
+    lsn = replica.invalidation_lsn()
+    return "-" if lsn is None else str(lsn)
 
 
 def _remember(tenant: str, entry_ids: list[str] | None) -> None:

@@ -42,13 +42,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from tenant_cache import codec, signals
+from tenant_cache import codec, replica, signals
 from tenant_cache.backend import Backend, backend
 from tenant_cache.invalidation import recover, replay_deferred
 from tenant_cache.keys import current_tenant, meta_key, tenant_prefix, value_key
@@ -183,6 +183,7 @@ class _Slot:
             meta_key(self.tenant, "entries"),
             meta_key(self.tenant, "purged"),
             self.ryw_key,
+            meta_key(self.tenant, "lsn", self.entry.id),
         ]
 
 
@@ -235,7 +236,7 @@ def _on_miss(be: Backend, slot: _Slot, fetcher: Callable[[], Any]) -> CacheResul
         # locked 1: we hold the lease; 2: our own write is newer than what its holder
         # computes, so we compute alongside; or we waited long enough.
         if locked or time.monotonic() >= deadline:
-            lease = _Lease(generation, lock_value, int(started_ms))
+            lease = _Lease(generation, lock_value, int(started_ms), _lsn(reply[5]))
             return _compute_and_store(be, slot, lease, fetcher, by_reader=True)
         first = False
         time.sleep(delay)
@@ -245,11 +246,19 @@ def _on_miss(be: Backend, slot: _Slot, fetcher: Callable[[], Any]) -> CacheResul
 @dataclass(frozen=True)
 class _Lease:
     """What a computation knows from its MISS call: the generation it computes, the lock
-    value if it holds the lease (b'' if not) and when it started (Redis ms)."""
+    value if it holds the lease (b'' if not), when it started (Redis ms) and the highest
+    WAL position the entry's invalidations recorded (None: unknown; a standby must then
+    have replayed the primary's current one)."""
 
     generation: bytes
     lock_value: bytes
     started_ms: int
+    lsn: int | None = None
+
+
+def _lsn(recorded: Any) -> int | None:
+    """MISS's recorded WAL position (bytes, or None/False when there is none)."""
+    return int(recorded) if recorded else None
 
 
 def _compute_and_store(
@@ -263,7 +272,11 @@ def _compute_and_store(
     lock_key = slot.miss_keys[3]
     started = time.perf_counter()
     try:
-        body, expires_at = _fetch(fetcher)
+        # On the standby once it has replayed what the invalidations recorded (bounded
+        # wait), else on the primary: never a value older than the write it follows.
+        body, expires_at = replica.compute(
+            partial(_fetch, fetcher), lease.lsn, slot.tenant, slot.entry.id
+        )
     except BaseException:
         if lease.lock_value:
             _release(be, lock_key, lease.lock_value)
@@ -330,6 +343,29 @@ def _release(be: Backend, lock_key: str, token: str | bytes) -> None:
         be.script("RELEASE")(keys=[lock_key], args=[token], client=be.client)
     except RedisError as error:
         be.breaker.record_failure(error)
+
+
+# What own_write_lsn() answers when it cannot know (Redis unusable): no standby has it.
+UNKNOWN_LSN = 1 << 62
+
+
+def own_write_lsn() -> int | None:
+    """The primary's WAL position after the acting user's latest write in this tenant, as
+    its invalidation recorded it (kept as long as their read-your-writes generations), or
+    None (no actor, no recent write). UNKNOWN_LSN when Redis cannot be read: a standby
+    must not serve that user then."""
+    actor = current_actor()
+    if actor is None:
+        return None
+    be = backend()
+    if be.breaker.allow() != "call":
+        return UNKNOWN_LSN
+    try:
+        recorded = be.client.hget(meta_key(current_tenant(), "ryw", actor), "_lsn")
+    except RedisError as error:
+        be.breaker.record_failure(error)
+        return UNKNOWN_LSN
+    return _lsn(recorded)
 
 
 def _bypass(key: str, tenant: str, fetcher: Callable[[], Any]) -> CacheResult:

@@ -81,7 +81,7 @@ def run_due(*, everything: bool = False) -> int:
 def _refresh_entry(be: Backend, tenant: str, entry_id: str) -> tuple[int, bool]:
     """Recompute the entry's stale, recently read values; (recomputed, someone else held
     a lease so try again)."""
-    from tenant_cache.reads import _compute_and_store, _Lease, _Slot
+    from tenant_cache.reads import _compute_and_store, _Lease, _lsn, _Slot
 
     entry = registry.get(entry_id)
     if entry is None or entry.fetch is None or be.breaker.state is not BreakerState.CLOSED:
@@ -109,7 +109,7 @@ def _refresh_entry(be: Backend, tenant: str, entry_id: str) -> tuple[int, bool]:
             retry = True  # another computation holds the lease
             continue
         with schema_context(tenant):
-            lease = _Lease(reply[1], reply[4], int(reply[3]))
+            lease = _Lease(reply[1], reply[4], int(reply[3]), _lsn(reply[5]))
             _compute_and_store(be, slot, lease, partial(entry.fetch, **params), by_reader=False)
         recomputed += 1
     return recomputed, retry

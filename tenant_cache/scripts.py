@@ -8,7 +8,10 @@ A value key is a hash: `v` the packed JSON, `g` the entry generation it was comp
 so every app server measures staleness on the same clock), `p` its parameters as JSON
 (for refresh-ahead), `r` when it was last read (ms, updated at most every 5 s).
 A per-(tenant, user) hash `_meta:ryw:<user>` holds, per entry, the generation that user's
-latest write produced: a stale value older than that is never served to them.
+latest write produced: a stale value older than that is never served to them; with a
+standby configured its field `_lsn` holds the primary's WAL position after that write.
+`_meta:lsn:<entry>` (with a standby configured) is the highest WAL position recorded by the
+entry's invalidations: a recomputation on the standby waits until it has replayed it.
 """
 
 # Can the value in KEYS[1] (HMGET v g s r -> h) be served to this reader? 1 fresh, 2 stale
@@ -59,9 +62,10 @@ return {state, h[1]}
 # meanwhile is returned instead. A reader whose own write is newer than the holder's
 # generation does not wait behind it (locked = 2: compute alongside).
 # A purged (deleted) tenant's key space is closed: nothing is written, {2} = bypass.
-# KEYS: value, stats, gen, lock, entries, purged, ryw
+# KEYS: value, stats, gen, lock, entries, purged, ryw, lsn
 # ARGV: entry id, lock token, lock ttl ms, count, max stale ms (-1: only a fresh value)
-# Returns {1, payload, state} or {0, gen, locked, now ms, lock value}.
+# Returns {1, payload, state} or {0, gen, locked, now ms, lock value, lsn or false}: the
+# WAL position the entry's invalidations recorded, read with the generation.
 MISS = (
     _SERVABLE
     + """
@@ -75,14 +79,15 @@ if state > 0 then return {1, h[1], state} end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[2], 'm|' .. ARGV[1], 1) end
 redis.call('SADD', KEYS[5], ARGV[1])
 local gen = redis.call('GET', KEYS[3]) or '0'
+local lsn = redis.call('GET', KEYS[8])
 local lock_value = gen .. ':' .. ARGV[2]
 if redis.call('SET', KEYS[4], lock_value, 'NX', 'PX', ARGV[3]) then
-  return {0, gen, 1, now, lock_value}
+  return {0, gen, 1, now, lock_value, lsn}
 end
 local holder = redis.call('GET', KEYS[4]) or ''
 local holder_gen = tonumber(string.match(holder, '^(%d+):') or '0')
-if need and tonumber(need) > holder_gen then return {0, gen, 2, now, ''} end
-return {0, gen, 0, now, ''}
+if need and tonumber(need) > holder_gen then return {0, gen, 2, now, '', lsn} end
+return {0, gen, 0, now, '', lsn}
 """
 )
 
@@ -130,19 +135,30 @@ return 0
 # before as current). With bounded staleness (ARGV[1] > 0) its values are kept, marked
 # stale since now (a value already stale keeps its earlier mark); strict (0) drops them.
 # With a writer (ARGV[2] > 0 ms) the writer's ryw hash records each new generation.
-# Cost: the tenant's own keys of those entries only. Returns the affected value keys.
-# A purged tenant's key space is left alone (a generation key would be a leftover).
-# KEYS: purged, ryw, gen1, idx1, gen2, idx2, ...; ARGV: max stale ms, ryw ttl ms, entry ids
+# The primary's WAL position after the write (ARGV[3]; '' no standby, '-' unknown) is
+# kept as each entry's highest (unknown: forgotten, so a recomputation asks the primary)
+# and as the writer's. Cost: the tenant's own keys of those entries only. Returns the
+# affected value keys. A purged tenant's key space is left alone (no leftover keys).
+# KEYS: purged, ryw, gen1, idx1, lsn1, gen2, idx2, lsn2, ...
+# ARGV: max stale ms, ryw ttl ms, lsn, entry ids
 INVALIDATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local keep = tonumber(ARGV[1]) > 0
 local ryw_ttl = tonumber(ARGV[2])
+local lsn = ARGV[3]
 local affected = 0
-for i = 3, #KEYS, 2 do
+local function raise_to(key, field)
+  local old
+  if field then old = redis.call('HGET', key, field) else old = redis.call('GET', key) end
+  if old and tonumber(old) >= tonumber(lsn) then return end
+  if field then redis.call('HSET', key, field, lsn) else redis.call('SET', key, lsn) end
+end
+for i = 3, #KEYS, 3 do
   local gen = redis.call('INCR', KEYS[i])
-  if ryw_ttl > 0 then redis.call('HSET', KEYS[2], ARGV[2 + (i - 1) / 2], gen) end
+  if ryw_ttl > 0 then redis.call('HSET', KEYS[2], ARGV[3 + i / 3], gen) end
+  if lsn == '-' then redis.call('DEL', KEYS[i + 2]) elseif lsn ~= '' then raise_to(KEYS[i + 2]) end
   local members = redis.call('SMEMBERS', KEYS[i + 1])
   if keep then
     for _, member in ipairs(members) do
@@ -161,7 +177,10 @@ for i = 3, #KEYS, 2 do
     redis.call('DEL', KEYS[i + 1])
   end
 end
-if ryw_ttl > 0 then redis.call('PEXPIRE', KEYS[2], ryw_ttl) end
+if ryw_ttl > 0 then
+  if lsn ~= '' and lsn ~= '-' then raise_to(KEYS[2], '_lsn') end
+  redis.call('PEXPIRE', KEYS[2], ryw_ttl)
+end
 return affected
 """
 
@@ -183,12 +202,18 @@ return out
 """
 
 # Every entry this tenant has ever read: same as INVALIDATE over all of them, atomically.
-# KEYS: entries set; ARGV: the tenant's meta prefix ('cache:{acme}:_meta:')
+# KEYS: entries set; ARGV: the tenant's meta prefix ('cache:{acme}:_meta:'), lsn (as there)
 INVALIDATE_TENANT = """
 local dropped = 0
 for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local idx = ARGV[1] .. 'idx:' .. entry
   redis.call('INCR', ARGV[1] .. 'gen:' .. entry)
+  local lsn_key = ARGV[1] .. 'lsn:' .. entry
+  if ARGV[2] == '-' then
+    redis.call('DEL', lsn_key)
+  elseif ARGV[2] ~= '' and tonumber(redis.call('GET', lsn_key) or '0') < tonumber(ARGV[2]) then
+    redis.call('SET', lsn_key, ARGV[2])
+  end
   local members = redis.call('SMEMBERS', idx)
   for j = 1, #members, 1000 do
     dropped = dropped + redis.call('UNLINK', unpack(members, j, math.min(j + 999, #members)))
@@ -211,7 +236,7 @@ for i = 3, #ARGV do entries[#entries + 1] = ARGV[i] end
 local deleted = 0
 for _, entry in ipairs(entries) do
   local idx = meta .. 'idx:' .. entry
-  local doomed = {idx, meta .. 'gen:' .. entry, meta .. 'lock:' .. entry}
+  local doomed = {idx, meta .. 'gen:' .. entry, meta .. 'lock:' .. entry, meta .. 'lsn:' .. entry}
   for _, value in ipairs(redis.call('SMEMBERS', idx)) do
     doomed[#doomed + 1] = value
     doomed[#doomed + 1] = meta .. 'lock:' .. string.sub(value, #prefix + 1)

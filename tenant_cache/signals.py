@@ -17,3 +17,10 @@ invalidation_deferred = Signal()
 redis_failed = Signal()
 # The circuit breaker opened (is_open=True) or closed again (is_open=False).
 breaker_changed = Signal()
+# Where a recomputation (entry_id) or a read-only block (entry_id "") ran with a standby
+# configured: outcome "replica", "waited" (on the standby, after waiting for its replay),
+# "primary_lag" (it was behind), "primary_down" (it failed, or its breaker is open) or
+# "primary_transaction" (inside a transaction on the primary).
+replica_read = Signal()
+# The standby's breaker opened (is_open=True) or closed again (is_open=False).
+replica_changed = Signal()

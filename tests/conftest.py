@@ -33,6 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Servers the suites start (gunicorn) inherit the strict default too; a test of bounded
     # staleness passes CACHE_MAX_STALE itself.
     os.environ.setdefault("CACHE_MAX_STALE", "0")
+    # The suite's standby (tests/support) is configured, but only the replica suites read
+    # from it (settings.CACHE_REPLICA_ALIAS = "replica", or DATABASE_REPLICA_READS=1 for
+    # the servers they start): the others' rolled-back data never reaches a standby.
+    os.environ.setdefault("DATABASE_REPLICA_READS", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,7 +44,7 @@ def _strict_cache_by_default() -> Iterator[None]:
     """Most suites assert that a write is on every reader's next read (strict freshness,
     CACHE_MAX_STALE = 0). The suites of bounded staleness (tests/cache/test_freshness.py,
     tests/reliability/test_write_storm.py) set CACHE_MAX_STALE themselves."""
-    with override_settings(CACHE_MAX_STALE=0):
+    with override_settings(CACHE_MAX_STALE=0, CACHE_REPLICA_ALIAS=None):
         yield
 
 

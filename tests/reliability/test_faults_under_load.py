@@ -14,7 +14,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.support.live import LIVE_APP_NAME, LiveTenant
+from tests.support.live import LIVE_APP_NAME, LiveTenant, replica_outcomes
 from tests.support.live import serve_project as gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -130,6 +130,64 @@ def test_redis_killed_hung_and_restarted_under_load(live_tenants, private_redis)
     # is shown by the breaker tests in tests/cache/test_faults.py and by `make bench`.
     assert resumed_after_restart < 10
     assert resumed_after_hang < 10
+
+
+def test_the_standby_killed_under_load_costs_no_error_and_no_stale_figure(
+    live_tenants, shared_redis_url, standby
+):
+    """Recomputations and lists run on the suite's standby; it is killed (SIGKILL) while
+    readers, a lister and a writer run: every answer is 200, the writer's next overview
+    always has its write, and once the standby is back the server uses it again."""
+    live = live_tenants[0]
+    headers = {"Host": live.host, "Authorization": f"Token {live.token}"}
+    listed: list[int] = []
+    env = {"DATABASE_REPLICA_READS": "1", "CACHE_REPLICA_COOLDOWN": "0.5"}
+    with gunicorn(shared_redis_url, **env) as base, Load(base, live_tenants) as load:
+        stop = threading.Event()
+
+        def lister() -> None:
+            session = requests.Session()
+            while not stop.is_set():
+                response = session.get(f"{base}/api/v1/issues/", headers=headers, timeout=10)
+                listed.append(response.status_code)
+
+        thread = threading.Thread(target=lister)
+        thread.start()
+        try:
+            load.wait_for("HIT", time.monotonic() - 1)
+
+            def write_and_check() -> None:
+                before, _ = _overview_total(base, live)
+                _create_issue(base, live)
+                assert _overview_total(base, live)[0] == before + 1
+
+            for _ in range(3):
+                write_and_check()
+            assert replica_outcomes(base)["replica"] + replica_outcomes(base)["waited"] > 0
+
+            standby.kill_standby()
+            killed_at = time.monotonic()
+            for _ in range(5):
+                write_and_check()
+                time.sleep(0.2)
+            assert replica_outcomes(base)["primary_down"] > 0
+            assert {status for _, status, _ in load.since(killed_at)} == {200}
+
+            standby.start_standby()
+            standby.wait_caught_up(timeout=60)
+            on_standby_before = replica_outcomes(base)["replica"]
+            deadline = time.monotonic() + 20
+            while replica_outcomes(base)["replica"] == on_standby_before:
+                assert time.monotonic() < deadline, "the server never used the standby again"
+                write_and_check()
+                time.sleep(0.3)
+        finally:
+            stop.set()
+            thread.join(15)
+
+    statuses = Counter(status for _, status, _ in load.seen)
+    assert set(statuses) == {200}, statuses
+    assert set(listed) == {200}, Counter(listed)
 
 
 def _kill_server_connections(stop: threading.Event) -> None:

@@ -1,6 +1,7 @@
 """Stale-read stress: writers (API, ORM, bulk) and readers race across two tenants on a
 real gunicorn; after every write, every dependent endpoint already reflects it, and at the
-end every cached entry equals a fresh computation."""
+end every cached entry equals a fresh computation. Run twice: on the primary alone, and
+with the server recomputing on the suite's hot standby lagging 200 ms behind (#15)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from issues.models import Issue
 from requests_app.models import Request
 from tenant_cache import Expiring
 from tenant_cache.keys import value_key
-from tests.support.live import LiveTenant
+from tests.support.live import LiveTenant, replica_outcomes
 from tests.support.live import serve_project as gunicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -113,14 +114,26 @@ def _writes(client: Client) -> list[Callable[[], None]]:
     return [api_create, api_update, api_request, orm_save, bulk_update, bulk_create, bulk_requests]
 
 
-def test_no_read_after_a_write_is_ever_stale(live_tenants, shared_redis_url):
+@pytest.fixture(params=["primary", "lagging standby"])
+def database_setup(request, settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Everything on the primary, or recomputations and lists on the suite's standby with
+    200 ms of apply lag (recovery_min_apply_delay): the server's env."""
+    if request.param == "primary":
+        return {}
+    standby = request.getfixturevalue("standby")
+    standby.set_apply_delay(200)
+    settings.CACHE_REPLICA_ALIAS = "replica"  # this process's ORM writes record positions
+    return {"DATABASE_REPLICA_READS": "1"}
+
+
+def test_no_read_after_a_write_is_ever_stale(live_tenants, shared_redis_url, database_setup):
     stale: list[str] = []
     errors: list[str] = []
     writes_done = [0]
     stop = threading.Event()
     locks = {live.slug: threading.Lock() for live in live_tenants}
 
-    with gunicorn(shared_redis_url) as base:
+    with gunicorn(shared_redis_url, **database_setup) as base:
 
         def reader(live: LiveTenant) -> None:
             client = Client(base, live)
@@ -155,6 +168,9 @@ def test_no_read_after_a_write_is_ever_stale(live_tenants, shared_redis_url):
         stop.set()
         for thread in threads:
             thread.join(30)
+        where = replica_outcomes(base)
+    if database_setup:  # the standby was asked before every recomputation
+        assert sum(where.values()) > 0, where
 
     assert errors == []
     assert writes_done[0] > 20  # the race really ran

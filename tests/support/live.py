@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import requests
 from django.conf import settings
 
 from tests.support.gunicorn import Gunicorn
@@ -81,3 +83,14 @@ def serve_project(
     }
     with Gunicorn(env=server_env, app=app, workers=workers, threads=threads) as server:
         yield server.base_url
+
+
+def replica_outcomes(base: str) -> Counter[str]:
+    """The server's replica_read outcomes so far (its /metrics, all workers)."""
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        if line.startswith("firelater_replica_reads_total{"):
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            counts[outcome] += int(float(line.rsplit(" ", 1)[1]))
+    return counts
