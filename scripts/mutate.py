@@ -89,6 +89,22 @@ MUTANTS = [
         "concurrent misses compute once",
     ),
     Mutant(
+        "values_of_another_server_served",
+        "tenant_cache/scripts.py",
+        "  if h[1] and h[5] ~= epoch() then return {} end  -- stored by another server: a miss\n",
+        "",
+        ("tests/cache/test_failover.py",),
+        "after a Redis failover no value older than an acknowledged invalidation is served",
+    ),
+    Mutant(
+        "store_on_another_server_than_the_lease",
+        "tenant_cache/scripts.py",
+        "  if epoch() == ARGV[11] and (not existing or tonumber(existing) < g) then",
+        "  if not existing or tonumber(existing) < g then",
+        ("tests/cache/test_failover.py",),
+        "a reader leased on the old master stores nothing on the new one",
+    ),
+    Mutant(
         "store_ignores_generation",
         "tenant_cache/scripts.py",
         "if current == g then stored = 1 elseif",
@@ -140,7 +156,7 @@ MUTANTS = [
     Mutant(
         "writer_waits_behind_an_older_computation",
         "tenant_cache/scripts.py",
-        "if need and tonumber(need) > holder_gen then return {0, gen, 2, now, ''} end",
+        "if need and tonumber(need) > holder_gen then return {0, gen, 2, now, '', epoch()} end",
         "",
         ("tests/cache/test_freshness.py",),
         "the writer does not wait for a computation that lacks its write",

@@ -8,6 +8,11 @@ Guarantees (each has a test in tests/cache/):
   fetching (STORE). With CACHE_MAX_STALE > 0 such a late value is stored as a stale
   value of its own generation (never over a newer one), so continuous writes cannot
   starve the entry.
+- After a failover or a restart of Redis (any change of the server that answers), no value
+  stored before it is served, and no computation leased before it stores: each value
+  carries the run_id of the server that stored it, and a lease the run_id of the server
+  that granted it (tenant_cache.scripts). An invalidation the old master acknowledged but
+  never replicated therefore cannot leave a value behind on the new one.
 - Bounded staleness: after an invalidation the previous value stays, marked stale on
   Redis's clock; other users get it (STALE) for less than CACHE_MAX_STALE seconds and no
   reader waits while it is servable. Its writer never gets a value older than the
@@ -236,7 +241,7 @@ def _on_miss(be: Backend, slot: _Slot, fetcher: Callable[[], Any]) -> CacheResul
         # locked 1: we hold the lease; 2: our own write is newer than what its holder
         # computes, so we compute alongside; or we waited long enough.
         if locked or time.monotonic() >= deadline:
-            lease = _Lease(generation, lock_value, int(started_ms), _lsn(reply[5]))
+            lease = _Lease(generation, lock_value, int(started_ms), reply[-1], _lsn(reply[5]))
             return _compute_and_store(be, slot, lease, fetcher, by_reader=True)
         first = False
         time.sleep(delay)
@@ -246,13 +251,15 @@ def _on_miss(be: Backend, slot: _Slot, fetcher: Callable[[], Any]) -> CacheResul
 @dataclass(frozen=True)
 class _Lease:
     """What a computation knows from its MISS call: the generation it computes, the lock
-    value if it holds the lease (b'' if not), when it started (Redis ms) and the highest
-    WAL position the entry's invalidations recorded (None: unknown; a standby must then
-    have replayed the primary's current one)."""
+    value if it holds the lease (b'' if not), when it started (Redis ms), the run_id of
+    the server that answered (its value is stored on that server only: STORE) and the
+    highest WAL position the entry's invalidations recorded (None: unknown; a standby must
+    then have replayed the primary's current one)."""
 
     generation: bytes
     lock_value: bytes
     started_ms: int
+    run_id: bytes
     lsn: int | None = None
 
 
@@ -304,6 +311,7 @@ def _compute_and_store(
                 slot.params_json,
                 slot.tail,
                 "1" if by_reader else "0",
+                lease.run_id,
             ],
             client=be.client,
         )

@@ -6,7 +6,8 @@ Runs in the writing process, on one daemon thread, never on the writer's request
 (tenant, entry) is due CACHE_REFRESH_DELAY seconds after its first invalidation since the
 last refresh, so a burst of writes costs one recomputation. A value is recomputed under
 the entry's lease (the readers' lock): if another process holds it, this one tries again
-a little later, until the value is current.
+a little later, until the value is current. It stores through the readers' STORE, so a
+refresh leased on a master that has since failed over stores nothing (tenant_cache.scripts).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def _refresh_entry(be: Backend, tenant: str, entry_id: str) -> tuple[int, bool]:
             retry = True  # another computation holds the lease
             continue
         with schema_context(tenant):
-            lease = _Lease(reply[1], reply[4], int(reply[3]), _lsn(reply[5]))
+            lease = _Lease(reply[1], reply[4], int(reply[3]), reply[-1], _lsn(reply[5]))
             _compute_and_store(be, slot, lease, partial(entry.fetch, **params), by_reader=False)
         recomputed += 1
     return recomputed, retry

@@ -6,7 +6,19 @@ Keys a script reaches through a set's members (value keys of an entry) carry the
 A value key is a hash: `v` the packed JSON, `g` the entry generation it was computed at,
 `s` (only on a stale value) when it stopped being current, in ms of Redis's clock (TIME,
 so every app server measures staleness on the same clock), `p` its parameters as JSON
-(for refresh-ahead), `r` when it was last read (ms, updated at most every 5 s).
+(for refresh-ahead), `r` when it was last read (ms, updated at most every 5 s), `o` the
+run_id of the Redis server that stored it (its epoch).
+A value is only ever valid on the server that stored it: READ and MISS treat a value whose
+`o` is not their own server's run_id as absent (MISS deletes it). Replication copies a
+value with its master's run_id, so after a failover (Sentinel, a Cluster replica promoted)
+or a restart (a new process, even with RDB or AOF) every earlier value misses once: an
+invalidation the old master acknowledged but never replicated cannot leave a value behind.
+For the same reason MISS returns the run_id it saw (its reply's last element) and STORE
+stores nothing on another server: a reader that fetched before such an invalidation
+cannot store its value on the new master, whose generation never moved. A value stored
+before `o` existed (an earlier version of this code) has none: it misses once. The run_id
+comes from INFO server inside the script (a few µs), so it is always the identity of the
+server that runs the script, whatever the client believes it is talking to.
 A per-(tenant, user) hash `_meta:ryw:<user>` holds, per entry, the generation that user's
 latest write produced: a stale value older than that is never served to them; with a
 standby configured its field `_lsn` holds the primary's WAL position after that write.
@@ -14,9 +26,23 @@ standby configured its field `_lsn` holds the primary's WAL position after that 
 entry's invalidations: a recomputation on the standby waits until it has replayed it.
 """
 
-# Can the value in KEYS[1] (HMGET v g s r -> h) be served to this reader? 1 fresh, 2 stale
+# This server's run_id (the epoch of the values it stores), read at most once per call.
+_EPOCH = """
+local server_run_id = nil
+local function epoch()
+  if not server_run_id then
+    server_run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  end
+  return server_run_id
+end
+"""
+
+# Can the value in KEYS[1] (HMGET v g s r o -> h) be served to this reader? 1 fresh, 2 stale
 # within the bound, 0 no. `need`: the reader's own latest write's generation (or nil).
-_SERVABLE = """
+# A value another server stored (`o`, or none: an older version's) is absent ({}).
+_SERVABLE = (
+    _EPOCH
+    + """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -29,14 +55,16 @@ local function servable(h, max_stale_ms, need, now)
   return 2
 end
 local function fetch_value(key)
-  local h = redis.pcall('HMGET', key, 'v', 'g', 's', 'r')
+  local h = redis.pcall('HMGET', key, 'v', 'g', 's', 'r', 'o')
   if type(h) ~= 'table' or h.err then return {} end  -- a pre-hash string value: a miss
+  if h[1] and h[5] ~= epoch() then return {} end  -- stored by another server: a miss
   return h
 end
 local function touch(key, h, now)
   if not h[4] or now - tonumber(h[4]) > 5000 then redis.call('HSET', key, 'r', now) end
 end
 """
+)
 
 # The hit path: one script, one round trip. KEYS: value, stats, the reader's ryw hash;
 # ARGV: the value key's tail, max stale ms, entry id. Returns {1|2, payload} or nil.
@@ -64,8 +92,9 @@ return {state, h[1]}
 # A purged (deleted) tenant's key space is closed: nothing is written, {2} = bypass.
 # KEYS: value, stats, gen, lock, entries, purged, ryw, lsn
 # ARGV: entry id, lock token, lock ttl ms, count, max stale ms (-1: only a fresh value)
-# Returns {1, payload, state} or {0, gen, locked, now ms, lock value, lsn or false}: the
-# WAL position the entry's invalidations recorded, read with the generation.
+# Returns {1, payload, state} or {0, gen, locked, now ms, lock value, lsn or false,
+# run_id}: the WAL position the entry's invalidations recorded, read with the generation,
+# and the run_id of this server.
 MISS = (
     _SERVABLE
     + """
@@ -82,12 +111,12 @@ local gen = redis.call('GET', KEYS[3]) or '0'
 local lsn = redis.call('GET', KEYS[8])
 local lock_value = gen .. ':' .. ARGV[2]
 if redis.call('SET', KEYS[4], lock_value, 'NX', 'PX', ARGV[3]) then
-  return {0, gen, 1, now, lock_value, lsn}
+  return {0, gen, 1, now, lock_value, lsn, epoch()}
 end
 local holder = redis.call('GET', KEYS[4]) or ''
 local holder_gen = tonumber(string.match(holder, '^(%d+):') or '0')
-if need and tonumber(need) > holder_gen then return {0, gen, 2, now, '', lsn} end
-return {0, gen, 0, now, '', lsn}
+if need and tonumber(need) > holder_gen then return {0, gen, 2, now, '', lsn, epoch()} end
+return {0, gen, 0, now, '', lsn, epoch()}
 """
 )
 
@@ -96,24 +125,29 @@ return {0, gen, 0, now, '', lsn}
 # since the computation started (no later than the first write it misses), so under
 # continuous writes values still converge instead of never being stored. Never replaces a
 # value of a newer generation. Counts the computation; releases the lease if ours.
+# Stores nothing on a server other than the one whose MISS gave the generation (ARGV[11]):
+# after a failover that generation may predate an invalidation the old master acknowledged.
 # KEYS: value, gen, idx, lock, purged, stats
 # ARGV: payload, ttl ms, computed gen, lock value, index ttl s, max stale ms, started ms,
-#       params JSON ('' none), value key tail, '1' if a reader computed it (counts as read)
+#       params JSON ('' none), value key tail, '1' if a reader computed it (counts as read),
+#       the run_id MISS returned
 # Returns 1 stored current, 2 stored stale, 0 not stored.
-STORE = """
+STORE = (
+    _EPOCH
+    + """
 local stored = 0
 if redis.call('EXISTS', KEYS[5]) == 0 then
   redis.call('HINCRBY', KEYS[6], 'c|' .. ARGV[9], 1)
   local g = tonumber(ARGV[3])
-  local existing = redis.pcall('HGET', KEYS[1], 'g')
-  if type(existing) == 'table' then existing = false end
-  if not existing or tonumber(existing) < g then
+  local existing = redis.pcall('HMGET', KEYS[1], 'g', 'o')
+  if existing.err or existing[2] ~= ARGV[11] then existing = false else existing = existing[1] end
+  if epoch() == ARGV[11] and (not existing or tonumber(existing) < g) then
     local current = tonumber(redis.call('GET', KEYS[2]) or '0')
     if current == g then stored = 1 elseif tonumber(ARGV[6]) > 0 then stored = 2 end
   end
   if stored > 0 then
     redis.call('DEL', KEYS[1])
-    redis.call('HSET', KEYS[1], 'v', ARGV[1], 'g', ARGV[3])
+    redis.call('HSET', KEYS[1], 'v', ARGV[1], 'g', ARGV[3], 'o', ARGV[11])
     if stored == 2 then redis.call('HSET', KEYS[1], 's', ARGV[7]) end
     if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'p', ARGV[8]) end
     if ARGV[10] == '1' then redis.call('HSET', KEYS[1], 'r', ARGV[7]) end
@@ -125,6 +159,7 @@ end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
 return stored
 """
+)
 
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
