@@ -156,7 +156,8 @@ MUTANTS = [
     Mutant(
         "writer_waits_behind_an_older_computation",
         "tenant_cache/scripts.py",
-        "if need and tonumber(need) > holder_gen then return {0, gen, 2, now, '', lsn, epoch()} end",
+        "if need and tonumber(need) > holder_gen then "
+        "return {0, gen, 2, now, '', lsn, epoch()} end",
         "",
         ("tests/cache/test_freshness.py",),
         "the writer does not wait for a computation that lacks its write",
