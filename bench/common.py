@@ -45,6 +45,7 @@ PORT_STAMPEDE = 8604
 REDIS_PORT_FAULT = 6391
 REDIS_PORT_MICRO = 6392
 REDIS_PORT_SCALE = 6393
+REDIS_PORT_REPLICA = 6394  # the replica phase's second server (its cache starts empty)
 CLOSED_PORT = 6399  # nothing listens here: a "dead Redis"
 
 

@@ -881,6 +881,81 @@ def _storm_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _replica_section(results: dict[str, Any]) -> list[str]:
+    rp = results.get("replica")
+    if not rp:
+        return []
+    head = rp.get("headline", {})
+    lines = [
+        "## Reads from a hot standby",
+        "",
+        "The same data (the two main tenants, copied into a private primary whose hot "
+        "standby streams it) and the same load in every run: wrk reads every dashboard "
+        f"endpoint and the lists ({', '.join(rp['list_paths'])}) in turn as the admin "
+        f"({rp['connections']} connections), one user writes {rp['write_rate']}/s and reads "
+        "the overview after each write, another polls it every 20 ms (both through a second "
+        "server on the same database and Redis, which connects as its own role so that the "
+        "readers' queries are told apart). *primary*: no "
+        "standby configured; *lagN*: DATABASE_REPLICA_URL set, the standby's "
+        "recovery_min_apply_delay at N ms. Queries and rows from pg_stat_statements and "
+        "pg_stat_database of each cluster; CPU is every process of each cluster. *Stale* "
+        "adds the writer's reads lacking its own write, polls lacking a write older than "
+        "CACHE_MAX_STALE (or showing figures no write produced), and the entries that, "
+        "after the load, differed from a computation on the primary with an empty cache. "
+        f"The readers' primary queries saved: {_num(head.get('primary_queries_saved'))} "
+        f"(with lag: {_num(head.get('primary_queries_saved_with_lag'))}); the primary's CPU "
+        f"saved: {_num(head.get('primary_cpu_saved'))}; p99 with lag / without: "
+        f"{_num(head.get('lag_p99_vs_nolag'))}.",
+        "",
+    ]
+    rows = []
+    for r in rp["runs"]:
+        cpu = r["cpu_cores"]
+        outcomes = ", ".join(
+            f"{k} {v}" for k, v in sorted(r["replica_outcomes"].get("readers", {}).items())
+        )
+        rows.append(
+            [
+                r["name"],
+                r["wrk"]["rps"],
+                r["wrk"]["p50_ms"],
+                r["wrk"]["p99_ms"],
+                r["writes_per_second"],
+                r["write_p50_ms"],
+                r["stale_reads"],
+                r["poller_worst_staleness_s"],
+                r["readers_primary_queries_per_request"],
+                r["primary_queries_per_s"],
+                r["standby_queries_per_s"],
+                r["primary_rows_read_per_s"],
+                cpu["primary"],
+                cpu["standby"],
+                outcomes or "-",
+            ]
+        )
+    lines += _table(
+        [
+            "run",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "writes/s",
+            "write p50 ms",
+            "stale",
+            "poll late max s",
+            "readers' primary queries/request",
+            "primary queries/s",
+            "standby queries/s",
+            "primary rows read/s",
+            "primary cores",
+            "standby cores",
+            "readers' replica outcomes",
+        ],
+        rows,
+    )
+    return lines
+
+
 def _plots_section(plots: list[str]) -> list[str]:
     return ["## Plots", "", *[f"![{p}]({p})" for p in plots], ""]
 
@@ -898,6 +973,7 @@ def markdown(doc: dict[str, Any], plots: list[str]) -> str:
     lines += _faults_section(results)
     lines += _micro_section(results)
     lines += _storm_section(results)
+    lines += _replica_section(results)
     lines += _plots_section(plots)
     return "\n".join(lines)
 

@@ -40,6 +40,10 @@ HEADLINE_KEYS = {
     "trends_cold_ms_1m",
     "slowest_entry_cold_ms_1m",
     "write_cost_vs_plain",
+    # issue #15's
+    "replica_primary_queries_saved",
+    "replica_stale_reads",
+    "replica_lag_p99_vs_nolag",
 }
 
 
@@ -99,6 +103,9 @@ def _results() -> dict:  # type: ignore[type-arg]
                 "write_p50_vs_quiet": 1.4,
             }
         },
+        "replica": {
+            "headline": {"primary_queries_saved": 0.8, "stale_reads": 0, "lag_p99_vs_nolag": 1.7}
+        },
     }
 
 
@@ -128,6 +135,9 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "storm_others_staleness_max_s": 0.2,
         "storm_computations_per_write": 1.0,
         "storm_write_p50_vs_quiet": 1.4,
+        "replica_primary_queries_saved": 0.8,
+        "replica_stale_reads": 0,
+        "replica_lag_p99_vs_nolag": 1.7,
     }
     verdicts = {key: target_met(key, value) for key, value in values.items()}
     assert [k for k, met in verdicts.items() if not met] == [
@@ -136,6 +146,7 @@ def test_a_run_becomes_exactly_the_headline_keys_of_issue_7() -> None:
         "stale_reads",
         "warm_rps_vs_floor",
         "storm_rps_vs_quiet",
+        "replica_lag_p99_vs_nolag",
     ]
 
 
@@ -204,6 +215,62 @@ def test_the_storm_headline_is_its_least_disturbed_pair_and_the_report_shows_it(
     text = "\n".join(report._storm_section(results))
     assert "## Write storms" in text
     assert "ours, overview (2 sync workers)" in text
+
+
+def _replica_run(name: str, lag: int | None, p99: float, readers_q: float, others: float) -> dict:
+    return {
+        "name": name,
+        "apply_delay_ms": lag,
+        "wrk": {"rps": 300.0, "p50_ms": 20.0, "p99_ms": p99, "requests": 6000},
+        "writes_per_second": 10.0,
+        "write_p50_ms": 30.0,
+        "stale_reads": 1 if name == "lag500-2" else 0,
+        "poller_worst_staleness_s": 0.2,
+        "readers_primary_queries_per_request": readers_q,
+        "primary_queries_per_s": 100.0,
+        "standby_queries_per_s": 200.0 if lag is not None else 0.0,
+        "primary_rows_read_per_s": 5000,
+        "cpu_cores": {
+            "gunicorn_workers": 1.0,
+            "primary": 0.1 if lag is None else 0.04,
+            "standby": 0.0 if lag is None else 0.08,
+            "machine": 1.2 + others,
+        },
+        "replica_outcomes": {"readers": {"replica": 9} if lag is not None else {}},
+    }
+
+
+def test_the_replica_headline_saves_against_the_primary_runs_and_the_report_shows_it() -> None:
+    from bench import report
+    from bench.replica import _headline
+
+    runs = [
+        _replica_run("primary", None, 50.0, 0.8, 0.1),
+        _replica_run("lag0-1", 0, 40.0, 0.1, 0.9),  # disturbed by other work
+        _replica_run("lag500-1", 500, 80.0, 0.3, 0.1),
+        _replica_run("lag0-2", 0, 40.0, 0.2, 0.1),
+        _replica_run("lag500-2", 500, 48.0, 0.4, 0.2),
+        _replica_run("primary-2", None, 50.0, 0.8, 0.1),
+    ]
+    head = _headline(runs)
+    assert head["primary_queries_saved"] == 0.81  # 1 - median(0.1, 0.2) / 0.8
+    assert head["primary_queries_saved_with_lag"] == 0.56
+    assert head["primary_cpu_saved"] == 0.6
+    assert head["stale_reads"] == 1  # every run counts
+    assert head["lag_p99_vs_nolag"] == 1.2  # the quieter pair: 48 / 40
+    assert [p["ratio"] for p in head["lag_pairs"]] == [2.0, 1.2]
+    results = {
+        "replica": {
+            "connections": 16,
+            "write_rate": 10,
+            "list_paths": ["/api/v1/issues/"],
+            "runs": runs,
+            "headline": head,
+        }
+    }
+    text = "\n".join(report._replica_section(results))
+    assert "## Reads from a hot standby" in text
+    assert "| lag500-2 |" in text
 
 
 def test_missing_phases_give_nan_not_a_crash_and_the_report_still_renders(tmp_path) -> None:  # type: ignore[no-untyped-def]
