@@ -369,9 +369,11 @@ def own_write_lsn() -> int | None:
     if be.breaker.allow() != "call":
         return UNKNOWN_LSN
     try:
-        recorded = be.client.hget(meta_key(current_tenant(), "ryw", actor), "_lsn")
+        recorded = be.script("RYW_LSN")(keys=[meta_key(current_tenant(), "ryw", actor)])
     except RedisError as error:
         be.breaker.record_failure(error)
+        return UNKNOWN_LSN
+    if recorded == b"-":  # recorded by another master, which may have lost a later write's
         return UNKNOWN_LSN
     return _lsn(recorded)
 

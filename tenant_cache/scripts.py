@@ -24,6 +24,9 @@ latest write produced: a stale value older than that is never served to them; wi
 standby configured its field `_lsn` holds the primary's WAL position after that write.
 `_meta:lsn:<entry>` (with a standby configured) is the highest WAL position recorded by the
 entry's invalidations: a recomputation on the standby waits until it has replayed it.
+Both are recorded as '<lsn>:<run_id>': a position another master recorded counts as none
+(the new master may lack the higher position of an invalidation the old one acknowledged),
+so the first recomputation after a failover needs the primary's current position.
 """
 
 # This server's run_id (the epoch of the values it stores), read at most once per call.
@@ -34,6 +37,14 @@ local function epoch()
     server_run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
   end
   return server_run_id
+end
+-- A recorded WAL position, '<lsn>:<run_id>': its lsn if this server recorded it, else nil
+-- (a record another master wrote may lack an invalidation that master acknowledged).
+local function own_lsn(recorded)
+  if not recorded then return nil end
+  local lsn, origin = string.match(recorded, '^(%d+):(%w+)$')
+  if origin ~= epoch() then return nil end
+  return lsn
 end
 """
 
@@ -108,7 +119,7 @@ if state > 0 then return {1, h[1], state} end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[2], 'm|' .. ARGV[1], 1) end
 redis.call('SADD', KEYS[5], ARGV[1])
 local gen = redis.call('GET', KEYS[3]) or '0'
-local lsn = redis.call('GET', KEYS[8])
+local lsn = own_lsn(redis.call('GET', KEYS[8])) or false
 local lock_value = gen .. ':' .. ARGV[2]
 if redis.call('SET', KEYS[4], lock_value, 'NX', 'PX', ARGV[3]) then
   return {0, gen, 1, now, lock_value, lsn, epoch()}
@@ -176,7 +187,9 @@ return 0
 # affected value keys. A purged tenant's key space is left alone (no leftover keys).
 # KEYS: purged, ryw, gen1, idx1, lsn1, gen2, idx2, lsn2, ...
 # ARGV: max stale ms, ryw ttl ms, lsn, entry ids
-INVALIDATE = """
+INVALIDATE = (
+    _EPOCH
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -187,8 +200,10 @@ local affected = 0
 local function raise_to(key, field)
   local old
   if field then old = redis.call('HGET', key, field) else old = redis.call('GET', key) end
-  if old and tonumber(old) >= tonumber(lsn) then return end
-  if field then redis.call('HSET', key, field, lsn) else redis.call('SET', key, lsn) end
+  local own = own_lsn(old)
+  if own and tonumber(own) >= tonumber(lsn) then return end
+  local record = lsn .. ':' .. epoch()
+  if field then redis.call('HSET', key, field, record) else redis.call('SET', key, record) end
 end
 for i = 3, #KEYS, 3 do
   local gen = redis.call('INCR', KEYS[i])
@@ -218,6 +233,19 @@ if ryw_ttl > 0 then
 end
 return affected
 """
+)
+
+# The acting user's latest write's WAL position in their ryw hash (KEYS[1]): its lsn if
+# this server recorded it, '-' if another master did (unknown: no standby may serve them),
+# false if there is none.
+RYW_LSN = (
+    _EPOCH
+    + """
+local recorded = redis.call('HGET', KEYS[1], '_lsn')
+if not recorded then return false end
+return own_lsn(recorded) or '-'
+"""
+)
 
 # Refresh-ahead candidates: the entry's value keys read in the last ARGV[1] ms (Redis's
 # clock) that are stale, with their parameters. KEYS: idx. Returns {key, params, ...}.
@@ -238,7 +266,9 @@ return out
 
 # Every entry this tenant has ever read: same as INVALIDATE over all of them, atomically.
 # KEYS: entries set; ARGV: the tenant's meta prefix ('cache:{acme}:_meta:'), lsn (as there)
-INVALIDATE_TENANT = """
+INVALIDATE_TENANT = (
+    _EPOCH
+    + """
 local dropped = 0
 for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local idx = ARGV[1] .. 'idx:' .. entry
@@ -246,8 +276,11 @@ for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local lsn_key = ARGV[1] .. 'lsn:' .. entry
   if ARGV[2] == '-' then
     redis.call('DEL', lsn_key)
-  elseif ARGV[2] ~= '' and tonumber(redis.call('GET', lsn_key) or '0') < tonumber(ARGV[2]) then
-    redis.call('SET', lsn_key, ARGV[2])
+  elseif ARGV[2] ~= '' then
+    local own = own_lsn(redis.call('GET', lsn_key))
+    if not own or tonumber(own) < tonumber(ARGV[2]) then
+      redis.call('SET', lsn_key, ARGV[2] .. ':' .. epoch())
+    end
   end
   local members = redis.call('SMEMBERS', idx)
   for j = 1, #members, 1000 do
@@ -257,6 +290,7 @@ for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return dropped
 """
+)
 
 # A deleted tenant: every key reachable from its indexes (values, their locks, indexes,
 # generations, the entries set and the stats), then its key space closed for ARGV[2] ms

@@ -26,7 +26,7 @@ from issues.factories import IssueFactory
 from issues.models import Issue
 from tenant_cache import HIT, MISS, STALE, CacheEntry, acting_as, registry, replica
 from tenant_cache.keys import meta_key
-from tenant_cache.reads import own_write_lsn
+from tenant_cache.reads import UNKNOWN_LSN, own_write_lsn
 from tenant_cache.refresh import run_due
 from tenants.models import Tenant
 from tenants.services import tenant_setup
@@ -165,7 +165,7 @@ def test_a_standby_that_lacks_the_write_never_has_its_figures_stored(on_standby,
     on_standby.pause_replay()
     IssueFactory()  # committed on the primary; its invalidation records the WAL position
     lsn_key = meta_key(SLUG, "lsn", ENTRY.id)
-    recorded = int(get_redis_connection("default").get(lsn_key))
+    recorded = recorded_lsn(lsn_key)
     assert on_the_standby(Issue.objects.count) == before  # the race is real: it lacks it
     assert replica.primary_lsn() >= recorded > on_standby.standby_replay_lsn()
 
@@ -217,6 +217,57 @@ def test_a_lost_wal_position_requires_the_primarys_current_one(on_standby, outco
 
     assert tenant_cache.read(ENTRY).value == {"issues": before + 1, "db": "default"}
     assert outcomes == ["primary_lag"]
+
+
+FOREIGN_RUN_ID = "0" * 40  # a Redis master that is not this one
+
+
+def recorded_lsn(key: str, field: str | None = None) -> int:
+    """A recorded WAL position ('<lsn>:<run_id>'), checked to be this server's."""
+    client = get_redis_connection("default")
+    raw = client.hget(key, field) if field else client.get(key)
+    lsn, origin = raw.decode().split(":")
+    assert origin == client.info("server")["run_id"]
+    return int(lsn)
+
+
+def test_a_position_another_redis_master_recorded_counts_as_none(on_standby, outcomes):
+    """After a failover the new master may hold the old master's record of an earlier
+    invalidation, lower than the one it lost: the standby has replayed that lower position,
+    so trusting it would store figures without the lost write."""
+    before = tenant_cache.read(ENTRY).value["issues"]
+    on_standby.pause_replay()
+    IssueFactory()
+    behind = on_standby.standby_replay_lsn()
+    client = get_redis_connection("default")
+    client.set(meta_key(SLUG, "lsn", ENTRY.id), f"{behind}:{FOREIGN_RUN_ID}")
+    outcomes.clear()
+
+    assert tenant_cache.read(ENTRY).value == {"issues": before + 1, "db": "default"}
+    assert outcomes == ["primary_lag"]
+
+
+def test_an_invalidation_replaces_another_masters_record_even_when_it_is_higher(on_standby):
+    tenant_cache.read(ENTRY)
+    lsn_key = meta_key(SLUG, "lsn", ENTRY.id)
+    get_redis_connection("default").set(lsn_key, f"{1 << 60}:{FOREIGN_RUN_ID}")
+
+    IssueFactory()
+
+    assert recorded_lsn(lsn_key) <= replica.primary_lsn() < 1 << 60
+
+
+def test_a_writers_position_another_master_recorded_keeps_the_standby_from_them(
+    on_standby, settings
+):
+    settings.CACHE_MAX_STALE = 30.0  # the writer's read-your-writes hash is kept
+    with acting_as("writer"):
+        IssueFactory()
+        ryw = meta_key(SLUG, "ryw", "writer")
+        assert own_write_lsn() == recorded_lsn(ryw, "_lsn")
+        get_redis_connection("default").hset(ryw, "_lsn", f"1:{FOREIGN_RUN_ID}")
+
+        assert own_write_lsn() == UNKNOWN_LSN
 
 
 def test_a_caught_up_standby_serves_the_recomputation_after_a_write(on_standby, outcomes):
