@@ -42,7 +42,9 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose .data/ holds the pairs: this one, unless PG_PAIR_ROOT names another
+# (make mutate runs the tests in a private copy of the tree, on the pair of the checkout).
+ROOT = Path(os.environ.get("PG_PAIR_ROOT") or Path(__file__).resolve().parent.parent)
 DATA = ROOT / ".data"
 PORT = 5432  # the socket file's name (.s.PGSQL.5432) in each cluster's own socket folder
 USER = "postgres"
