@@ -16,7 +16,8 @@ MUTATE_DATABASE_URL's (default firelater_mutate on 127.0.0.1:5432), Redis is
 MUTATE_REDIS_URL's (default db 9): a run of `make test` may be going on. A mutant marked
 `pair` (the replica's lag guard) runs its tests on this checkout's own PostgreSQL primary and
 hot standby instead (scripts/pg_pair.py, .data/pg, started if down; database
-test_firelater_mutate there), since those tests pause and kill the standby.
+test_firelater_mutate there), since those tests pause and kill the standby; with CI=true
+it stops the pair at the end, as make test does.
 """
 
 from __future__ import annotations
@@ -531,18 +532,25 @@ def main() -> int:
     pair_env = _pair_env(env) if any(m.pair for m in chosen) else env
     deadline = time.monotonic() + options.budget
     rows: list[tuple[str, str, float, str]] = []
-    with tempfile.TemporaryDirectory(prefix="firelater-mutants-") as folder:
-        copy = Path(folder)
-        _copy_tree(copy)
-        for mutant in chosen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                rows.append((mutant.name, "NOT RUN", 0.0, "the time budget ran out"))
-                continue
-            started = time.monotonic()
-            verdict, detail = _run(mutant, copy, pair_env if mutant.pair else env, left)
-            rows.append((mutant.name, verdict, time.monotonic() - started, detail))
-            print(f"{mutant.name:36s} {verdict:8s} {rows[-1][2]:6.1f}s  {detail}", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="firelater-mutants-") as folder:
+            copy = Path(folder)
+            _copy_tree(copy)
+            for mutant in chosen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    rows.append((mutant.name, "NOT RUN", 0.0, "the time budget ran out"))
+                    continue
+                started = time.monotonic()
+                verdict, detail = _run(mutant, copy, pair_env if mutant.pair else env, left)
+                rows.append((mutant.name, verdict, time.monotonic() - started, detail))
+                print(f"{mutant.name:36s} {verdict:8s} {rows[-1][2]:6.1f}s  {detail}", flush=True)
+    finally:
+        if pair_env is not env:
+            from scripts.pg_pair import Pair, stops_after_tests
+
+            if stops_after_tests():  # CI=true: as after make test, no postmaster is left
+                Pair("pg", ROOT).stop()
     bad = [row for row in rows if row[1] != "KILLED"]
     print(f"\n{len(rows) - len(bad)} of {len(rows)} mutants killed.")
     for name, verdict, _seconds, _detail in bad:

@@ -644,6 +644,14 @@ def _delay_spellings(ms: int) -> set[str]:
     return spellings
 
 
+def stops_after_tests() -> bool:
+    """In CI (CI=true, as CI services and .ci/run's callers set it) the test run that
+    started the pair stops it at its end, passed or failed: a CI clone leaves no postmaster
+    behind. A developer's pair keeps running, so the next run starts in a fraction of a
+    second (`python scripts/pg_pair.py stop` or `make clean-data` stops it)."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def ensure_pair(name: str = "pg", root: Path = ROOT) -> Pair:
     """The pair .data/<name>/{primary,standby} under `root`, running and streaming."""
     return Pair(name, root).ensure()
