@@ -55,6 +55,9 @@ superuser: migrate
 
 # The suite runs on its own PostgreSQL primary and hot standby (.data/pg, Unix sockets only),
 # started here and by pytest itself (tests.support.pg_pair_plugin) unless DATABASE_URL is set.
+# It keeps running afterwards (the next run starts in a fraction of a second), except with
+# CI=true (a CI clone: CI=true bash .ci/run): then pytest alone starts it and stops it at
+# the end of its run, passed or failed, so no postmaster outlives the clone's run.
 test-services: install
 	$(PY) scripts/ensure_services.py --tests
 

@@ -198,8 +198,13 @@ def pg_pair_start() -> None:
     """The test suite's private primary and standby (.data/pg)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from scripts.pg_pair import PairError, ensure_pair
+    from scripts.pg_pair import PairError, ensure_pair, stops_after_tests
 
+    if stops_after_tests():
+        # CI: pytest starts the pair and stops it at the end of its run; started here, it
+        # would outlive a failure between this step and pytest (make test-tools).
+        say("PostgreSQL pair: started by pytest, which stops it afterwards (CI=true)")
+        return
     try:
         pair = ensure_pair("pg")
     except PairError as exc:
@@ -217,7 +222,7 @@ def main() -> None:
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
 
     if options.tests and not os.environ.get("DATABASE_URL"):
-        pg_pair_start()
+        pg_pair_start()  # in CI left to pytest, which stops it again (see pg_pair_start)
     else:
         if not pg_answers(database_url):
             if urlparse(database_url).hostname not in LOCAL_HOSTS:

@@ -10,6 +10,14 @@ a survivor: a promise that nothing guards. Prints a table, exits non-zero on a s
 
     make mutate                          # every mutant
     .venv/bin/python scripts/mutate.py --only lock_never_expires --budget 900
+
+A mutant's tests are files or single tests (path::name). The database is
+MUTATE_DATABASE_URL's (default firelater_mutate on 127.0.0.1:5432), Redis is
+MUTATE_REDIS_URL's (default db 9): a run of `make test` may be going on. A mutant marked
+`pair` (the replica's lag guard) runs its tests on this checkout's own PostgreSQL primary and
+hot standby instead (scripts/pg_pair.py, .data/pg, started if down; database
+test_firelater_mutate there), since those tests pause and kill the standby; with CI=true
+it stops the pair at the end, as make test does.
 """
 
 from __future__ import annotations
@@ -35,7 +43,15 @@ class Mutant:
     new: str
     tests: tuple[str, ...]
     promise: str
+    pair: bool = False  # its tests need the suite's primary and standby (see the docstring)
 
+
+# The replica tests' one database-marked test: run alone, the others would find no test
+# database (pytest-django creates it only for a test that asks for one).
+REPLICA_SETUP = (
+    "tests/cache/test_replica.py::"
+    "test_the_replica_connection_is_the_standbys_copy_of_the_test_database"
+)
 
 MUTANTS = [
     Mutant(
@@ -384,6 +400,60 @@ MUTANTS = [
         ("tests/dashboard/test_aggregates.py",),
         "an SLA passing inside the current quarter hour is overdue from that second",
     ),
+    # The replica's lag guard (#15): a recomputation on the standby never stores a value
+    # older than the invalidation it follows; a list never hides the reader's own write.
+    Mutant(
+        "recomputation_on_a_standby_that_lacks_the_write",
+        "tenant_cache/replica.py",
+        "    if not reached:\n        breaker.lagged()",
+        "    if False:\n        breaker.lagged()",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_a_standby_that_lacks_the_write_never_has_its_figures_stored",
+        ),
+        "a recomputation runs on the standby only once it has replayed the write it follows",
+        pair=True,
+    ),
+    Mutant(
+        "invalidation_keeps_the_lowest_wal_position",
+        "tenant_cache/scripts.py",
+        "  if old and tonumber(old) >= tonumber(lsn) then return end",
+        "  if old and tonumber(old) <= tonumber(lsn) then return end",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_the_latest_of_two_writes_is_the_position_the_standby_must_reach",
+        ),
+        "an entry's recorded WAL position is that of its latest invalidation (the highest)",
+        pair=True,
+    ),
+    Mutant(
+        "lost_wal_position_requires_nothing",
+        "tenant_cache/replica.py",
+        "required = recorded_lsn if recorded_lsn is not None else primary_lsn()",
+        "required = recorded_lsn if recorded_lsn is not None else 0",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_a_lost_wal_position_requires_the_primarys_current_one",
+        ),
+        "with no recorded WAL position the standby must have replayed the primary's current one",
+        pair=True,
+    ),
+    Mutant(
+        "list_on_a_standby_that_lacks_the_readers_write",
+        "tenant_cache/replica.py",
+        "    if own is not None and replayed < own:\n        return False",
+        "    if False:\n        return False",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_lists_read_the_standby_but_a_writer_always_sees_their_own_write",
+        ),
+        "a list read on the standby always shows the reader's own latest write",
+        pair=True,
+    ),
 ]
 
 
@@ -400,6 +470,26 @@ def _copy_tree(target: Path) -> None:
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+
+
+def _pair_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` on this checkout's pair (started if down), for the copy's tests and their
+    pg_pair fixture (PG_PAIR_ROOT: the copy's scripts/pg_pair.py finds this checkout's)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from scripts.pg_pair import ensure_pair
+
+    pair = ensure_pair("pg", ROOT)
+    database = "firelater_mutate"  # pytest-django's test_firelater_mutate, not make test's
+    if not pair.primary.query("SELECT 1 FROM pg_database WHERE datname = %s", (database,)):
+        with pair.primary.connect() as conn:
+            conn.execute(f"CREATE DATABASE {database}")
+    return {
+        **env,
+        "PG_PAIR_ROOT": str(ROOT),
+        "DATABASE_URL": pair.primary_url(database),
+        "DATABASE_REPLICA_URL": pair.standby_url(database),
+    }
 
 
 def _run(mutant: Mutant, copy: Path, env: dict[str, str], timeout: float) -> tuple[str, str]:
@@ -438,20 +528,29 @@ def main() -> int:
         ),
         "REDIS_URL": os.environ.get("MUTATE_REDIS_URL", "redis://127.0.0.1:6379/9"),
     }
+    env.pop("DATABASE_REPLICA_URL", None)  # a replica only with the pair (below)
+    pair_env = _pair_env(env) if any(m.pair for m in chosen) else env
     deadline = time.monotonic() + options.budget
     rows: list[tuple[str, str, float, str]] = []
-    with tempfile.TemporaryDirectory(prefix="firelater-mutants-") as folder:
-        copy = Path(folder)
-        _copy_tree(copy)
-        for mutant in chosen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                rows.append((mutant.name, "NOT RUN", 0.0, "the time budget ran out"))
-                continue
-            started = time.monotonic()
-            verdict, detail = _run(mutant, copy, env, left)
-            rows.append((mutant.name, verdict, time.monotonic() - started, detail))
-            print(f"{mutant.name:36s} {verdict:8s} {rows[-1][2]:6.1f}s  {detail}", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="firelater-mutants-") as folder:
+            copy = Path(folder)
+            _copy_tree(copy)
+            for mutant in chosen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    rows.append((mutant.name, "NOT RUN", 0.0, "the time budget ran out"))
+                    continue
+                started = time.monotonic()
+                verdict, detail = _run(mutant, copy, pair_env if mutant.pair else env, left)
+                rows.append((mutant.name, verdict, time.monotonic() - started, detail))
+                print(f"{mutant.name:36s} {verdict:8s} {rows[-1][2]:6.1f}s  {detail}", flush=True)
+    finally:
+        if pair_env is not env:
+            from scripts.pg_pair import Pair, stops_after_tests
+
+            if stops_after_tests():  # CI=true: as after make test, no postmaster is left
+                Pair("pg", ROOT).stop()
     bad = [row for row in rows if row[1] != "KILLED"]
     print(f"\n{len(rows) - len(bad)} of {len(rows)} mutants killed.")
     for name, verdict, _seconds, _detail in bad:

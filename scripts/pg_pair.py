@@ -42,7 +42,9 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout whose .data/ holds the pairs: this one, unless PG_PAIR_ROOT names another
+# (make mutate runs the tests in a private copy of the tree, on the pair of the checkout).
+ROOT = Path(os.environ.get("PG_PAIR_ROOT") or Path(__file__).resolve().parent.parent)
 DATA = ROOT / ".data"
 PORT = 5432  # the socket file's name (.s.PGSQL.5432) in each cluster's own socket folder
 USER = "postgres"
@@ -640,6 +642,14 @@ def _delay_spellings(ms: int) -> set[str]:
     if ms and ms % 3600000 == 0:
         spellings.add(f"{ms // 3600000}h")
     return spellings
+
+
+def stops_after_tests() -> bool:
+    """In CI (CI=true, as CI services and .ci/run's callers set it) the test run that
+    started the pair stops it at its end, passed or failed: a CI clone leaves no postmaster
+    behind. A developer's pair keeps running, so the next run starts in a fraction of a
+    second (`python scripts/pg_pair.py stop` or `make clean-data` stops it)."""
+    return os.environ.get("CI", "").lower() == "true"
 
 
 def ensure_pair(name: str = "pg", root: Path = ROOT) -> Pair:

@@ -35,7 +35,10 @@ def test_the_mutant_matches_its_source_exactly_once_and_names_existing_tests(mut
     assert source.count(mutant.old) == 1, f"update scripts/mutate.py: {mutant.name}"
     assert mutant.new != mutant.old
     assert mutant.tests
-    assert all((ROOT / test).is_file() for test in mutant.tests)
+    for test in mutant.tests:  # a file, or one test in it (path::name)
+        path, _, name = test.partition("::")
+        assert (ROOT / path).is_file(), test
+        assert not name or f"def {name}(" in (ROOT / path).read_text(), test
 
 
 def test_the_mutants_have_distinct_names() -> None:

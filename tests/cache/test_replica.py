@@ -206,6 +206,26 @@ def test_a_recomputation_waits_for_the_standby_to_replay_the_write(on_standby, s
     assert outcomes == ["waited"]
 
 
+def test_the_latest_of_two_writes_is_the_position_the_standby_must_reach(on_standby, outcomes):
+    """Two invalidations of the entry, the standby replayed only the first: the position it
+    must reach is the second's (the highest kept), not the first's it already passed."""
+    redis = get_redis_connection("default")
+    lsn_key = meta_key(SLUG, "lsn", ENTRY.id)
+    before = tenant_cache.read(ENTRY).value["issues"]
+    IssueFactory()
+    on_standby.wait_caught_up()
+    first = int(redis.get(lsn_key))
+    assert on_standby.standby_replay_lsn() >= first
+    on_standby.pause_replay()
+    IssueFactory()
+    assert on_the_standby(Issue.objects.count) == before + 1  # it lacks the second write
+    outcomes.clear()
+
+    assert tenant_cache.read(ENTRY).value == {"issues": before + 2, "db": "default"}
+    assert outcomes == ["primary_lag"]
+    assert int(redis.get(lsn_key)) > on_standby.standby_replay_lsn() >= first
+
+
 def test_a_lost_wal_position_requires_the_primarys_current_one(on_standby, outcomes):
     """Redis lost the entry's recorded position (a flush, another master): the standby
     must then have replayed everything the primary has, or the primary computes."""

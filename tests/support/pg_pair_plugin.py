@@ -11,6 +11,11 @@ Unless the environment sets DATABASE_URL itself, it starts the pair (scripts/pg_
     DATABASE_REPLICA_URL  = the standby, same database
 A DATABASE_URL of the caller's wins, and then so does their DATABASE_REPLICA_URL or its
 absence: no replica (the tests of the pair then skip, saying why).
+
+The pair keeps running after the run (the next one starts in a fraction of a second),
+except in CI: with CI=true (scripts.pg_pair.stops_after_tests) the run that started it
+stops it at its end, whether the tests passed or failed, so a CI clone leaves no postmaster
+behind. A run that was given DATABASE_URL stops nothing.
 """
 
 from __future__ import annotations
@@ -41,4 +46,21 @@ def pytest_load_initial_conftests(
             raise pytest.UsageError(f"the test suite's PostgreSQL pair: {exc}") from exc
         os.environ["DATABASE_URL"] = pair.primary_url(DATABASE)
         os.environ.setdefault("DATABASE_REPLICA_URL", pair.standby_url(DATABASE))
-    return (yield)
+    try:
+        return (yield)
+    except BaseException:  # a conftest failed to load: pytest_unconfigure will not run
+        _stop_in_ci()
+        raise
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_in_ci()  # after the session's teardown (the test database is dropped by then)
+
+
+def _stop_in_ci() -> None:
+    global pair
+    from scripts.pg_pair import stops_after_tests
+
+    if pair is not None and stops_after_tests():
+        pair.stop()
+        pair = None
