@@ -416,10 +416,25 @@ MUTANTS = [
         pair=True,
     ),
     Mutant(
+        "wal_position_of_another_master_trusted",
+        "tenant_cache/scripts.py",
+        "  if origin ~= epoch() then return nil end\n  return lsn",
+        "  return lsn",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_a_position_another_redis_master_recorded_counts_as_none",
+            "tests/cache/test_replica.py::"
+            "test_a_writers_position_another_master_recorded_keeps_the_standby_from_them",
+        ),
+        "a WAL position recorded by another Redis master (before a failover) counts as none",
+        pair=True,
+    ),
+    Mutant(
         "invalidation_keeps_the_lowest_wal_position",
         "tenant_cache/scripts.py",
-        "  if old and tonumber(old) >= tonumber(lsn) then return end",
-        "  if old and tonumber(old) <= tonumber(lsn) then return end",
+        "  if own and tonumber(own) >= tonumber(lsn) then return end",
+        "  if own and tonumber(own) <= tonumber(lsn) then return end",
         (
             REPLICA_SETUP,
             "tests/cache/test_replica.py::"
