@@ -219,6 +219,10 @@ def prepare(profile: Profile) -> Context:
     from django_tenants.utils import schema_exists
 
     ensure_migrated(profile, [s for s in MAIN_TENANTS if schema_exists(s)])
+    # Before seeding: keys an earlier run (--quick, another bench database) left in the
+    # bench's Redis db would make the new tenants' slugs look taken (tenant_cache refuses a
+    # key space still in use).
+    flush_bench_redis(profile)
     seeded, seconds = seed_main(profile)
     for slug in MAIN_TENANTS:
         ensure_vacuumed(slug)
