@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import statistics
 import subprocess
 import time
@@ -82,6 +83,9 @@ LIST_PATHS = (
 WRK_REPLICA_MIX = LOGS / "replica_mix.lua"
 APP_NAME = "firelater-bench-replica"
 STATEMENTS = "pg_stat_statements"
+# Room for every distinct statement of a run (reset before each): an evicted entry would
+# take its calls out of the sums. Each run reports how many were evicted (0).
+STATEMENTS_MAX = 20000
 # The writer's and the poller's server connects as this role, so that pg_stat_statements
 # (per user) tells the readers' queries from the writes'.
 WRITERS_ROLE = "bench_writers"
@@ -205,14 +209,18 @@ def ensure_statements(pair: Pair) -> None:
     """pg_stat_statements loaded on both clusters (a restart, once) and created in the
     primary's postgres database (the standby gets it by replication)."""
     clusters = (pair.primary, pair.standby)
-    missing = [
-        c for c in clusters if STATEMENTS not in str(c.query("SHOW shared_preload_libraries"))
-    ]
-    if missing:
+
+    def loaded(cluster: Cluster) -> bool:
+        if STATEMENTS not in str(cluster.query("SHOW shared_preload_libraries")):
+            return False
+        return int(cluster.query(f"SHOW {STATEMENTS}.max")) >= STATEMENTS_MAX
+
+    if not all(loaded(c) for c in clusters):
         say("replica: loading pg_stat_statements on the pair (one restart)")
         for cluster in clusters:
             with cluster.connect() as conn:
                 conn.execute(f"ALTER SYSTEM SET shared_preload_libraries = '{STATEMENTS}'")
+                conn.execute(f"ALTER SYSTEM SET {STATEMENTS}.max = {STATEMENTS_MAX}")
         pair.standby.stop()
         pair.primary.stop()
         pair.ensure()
@@ -269,6 +277,7 @@ def _work(cluster: Cluster, db: str) -> dict[str, float]:
             f"WHERE d.datname = %s",
             [WRITERS_ROLE, db],
         ).fetchone()
+        evicted = conn.execute(f"SELECT dealloc FROM {STATEMENTS}_info").fetchone()
         stats = conn.execute(
             "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched "
             "FROM pg_stat_database WHERE datname = %s",
@@ -283,6 +292,7 @@ def _work(cluster: Cluster, db: str) -> dict[str, float]:
         "query_ms": float(row[2]),
         "transactions": float(stats[0]),
         "rows_read": float(stats[1]),
+        "statements_evicted": float(evicted[0]) if evicted else math.nan,
         "cpu_s": sum(_cpu_of(pid) for pid in cluster.leftover_pids()),
     }
 
@@ -447,6 +457,8 @@ def replica_run(
             bound,
         )
         clusters = (("primary", pair.primary), ("standby", pair.standby))
+        for _, cluster in clusters:
+            cluster.query(f"SELECT {STATEMENTS}_reset()::text")
         work_before = {role: _work(cluster, db) for role, cluster in clusters}
         workers = [pid for s in (server, other) if s.proc for pid in [s.proc.pid, *_worker_pids(s)]]
         gunicorn_before = sum(_cpu_of(pid) for pid in workers)
