@@ -55,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
     # CACHE_REPLICA_LAG_FAILURES times in a row, before one caller tries it again.
     "CACHE_REPLICA_COOLDOWN": 5.0,
     "CACHE_REPLICA_LAG_FAILURES": 3,
+    # Seconds the standby may take over one block of queries (the lag check, a
+    # recomputation, a list) before its connection is cut and the primary answers: a hung
+    # standby (stopped, stuck I/O) answers nothing, and no server-side timeout can fire
+    # in a server that does not run. New connections are bounded by connect_timeout.
+    "CACHE_REPLICA_TIMEOUT": 5.0,
 }
 
 

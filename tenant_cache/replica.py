@@ -16,7 +16,8 @@ Where no position is recorded (Redis lost it, or it is from another Redis master
 primary's current position is required instead: the first recomputation after such a loss
 may go to the primary, none can be stale.
 
-A standby that errors (down, killed, a query cancelled by recovery) or that is too far
+A standby that errors (down, killed, a query cancelled by recovery), that takes longer than
+CACHE_REPLICA_TIMEOUT over a block of queries (hung: its connection is cut), or that is too far
 behind CACHE_REPLICA_LAG_FAILURES times in a row is skipped for CACHE_REPLICA_COOLDOWN
 seconds (a breaker, as for Redis): every computation runs on the primary meanwhile, and no
 request fails or waits for it. A computation inside a transaction on the primary runs
@@ -41,6 +42,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -216,6 +219,40 @@ def _wait_for(alias: str, required: int, max_wait: float) -> tuple[bool, bool]:
         time.sleep(POLL_SECONDS)
 
 
+def _cut(alias_connection: Any, fired: threading.Event) -> None:
+    """Shut the socket of a connection whose queries overran: the query waiting on it in
+    another thread then fails at once (OperationalError) instead of waiting for a server
+    that may never answer. Shutting a duplicate of the descriptor shuts the socket itself."""
+    conn = alias_connection.connection
+    if conn is None:
+        return
+    with contextlib.suppress(Exception):  # closed meanwhile: nothing to cut
+        dup = socket.socket(fileno=os.dup(conn.pgconn.socket))
+        try:
+            dup.shutdown(socket.SHUT_RDWR)
+            fired.set()
+        finally:
+            dup.close()
+
+
+@contextmanager
+def _deadline(alias: str) -> Iterator[None]:
+    """Bound the standby's queries in this block by CACHE_REPLICA_TIMEOUT (see _cut)."""
+    fired = threading.Event()
+    timer = threading.Timer(
+        float(setting("CACHE_REPLICA_TIMEOUT")), _cut, (connections[alias], fired)
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if fired.is_set():  # the block may have finished just as it fired: never reuse it
+            with contextlib.suppress(Exception):
+                connections[alias].close()
+
+
 @contextmanager
 def _on(alias: str) -> Iterator[None]:
     """Route this block's reads to `alias`, whose connection gets the primary's tenant."""
@@ -270,7 +307,8 @@ def compute(fetch: Callable[[], T], recorded_lsn: int | None, tenant: str, entry
         return fetch()
     try:
         required = recorded_lsn if recorded_lsn is not None else primary_lsn()
-        reached, waited = _wait_for(alias, required, float(setting("CACHE_REPLICA_MAX_WAIT")))
+        with _deadline(alias):
+            reached, waited = _wait_for(alias, required, float(setting("CACHE_REPLICA_MAX_WAIT")))
     except DatabaseError as error:
         _standby_failed(alias, error)
         _report(PRIMARY_DOWN, tenant, entry_id, reason=str(error)[:200])
@@ -280,9 +318,9 @@ def compute(fetch: Callable[[], T], recorded_lsn: int | None, tenant: str, entry
         _report(PRIMARY_LAG, tenant, entry_id, required_lsn=required)
         return fetch()
     try:
-        with _on(alias):
+        with _deadline(alias), _on(alias):
             value = fetch()
-    except DatabaseError as error:  # killed meanwhile, or a query cancelled by recovery
+    except DatabaseError as error:  # killed or hung meanwhile, a query cancelled by recovery
         _standby_failed(alias, error)
         _report(PRIMARY_DOWN, tenant, entry_id, reason=str(error)[:200])
         return fetch()
@@ -325,7 +363,8 @@ def on_replica(
     if alias is None or not breaker.allow() or connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return read()
     try:
-        fresh = _fresh_enough(alias, max_lag, actor_lsn)
+        with _deadline(alias):
+            fresh = _fresh_enough(alias, max_lag, actor_lsn)
     except DatabaseError as error:
         _standby_failed(alias, error)
         return read()
@@ -333,7 +372,7 @@ def on_replica(
         signals.replica_read.send(sender=None, outcome=PRIMARY_LAG, entry_id="")
         return read()
     try:
-        with _on(alias):
+        with _deadline(alias), _on(alias):
             value = read()
     except DatabaseError as error:
         _standby_failed(alias, error)
@@ -352,7 +391,8 @@ def replica_status() -> dict[str, Any] | None:
         return None
     status: dict[str, Any] = {"breaker": "open" if breaker.is_open else "closed"}
     try:
-        replayed, age = _replay_state(alias)
+        with _deadline(alias):
+            replayed, age = _replay_state(alias)
     except DatabaseError as error:
         _standby_failed(alias, error)
         return {**status, "available": False, "breaker": "open", "error": str(error)[:300]}

@@ -8,8 +8,12 @@ a standby only ever sees committed data), in a tenant of this module's own.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pytest
@@ -209,12 +213,11 @@ def test_a_recomputation_waits_for_the_standby_to_replay_the_write(on_standby, s
 def test_the_latest_of_two_writes_is_the_position_the_standby_must_reach(on_standby, outcomes):
     """Two invalidations of the entry, the standby replayed only the first: the position it
     must reach is the second's (the highest kept), not the first's it already passed."""
-    redis = get_redis_connection("default")
     lsn_key = meta_key(SLUG, "lsn", ENTRY.id)
     before = tenant_cache.read(ENTRY).value["issues"]
     IssueFactory()
     on_standby.wait_caught_up()
-    first = int(redis.get(lsn_key))
+    first = recorded_lsn(lsn_key)
     assert on_standby.standby_replay_lsn() >= first
     on_standby.pause_replay()
     IssueFactory()
@@ -223,7 +226,7 @@ def test_the_latest_of_two_writes_is_the_position_the_standby_must_reach(on_stan
 
     assert tenant_cache.read(ENTRY).value == {"issues": before + 2, "db": "default"}
     assert outcomes == ["primary_lag"]
-    assert int(redis.get(lsn_key)) > on_standby.standby_replay_lsn() >= first
+    assert recorded_lsn(lsn_key) > on_standby.standby_replay_lsn() >= first
 
 
 def test_a_lost_wal_position_requires_the_primarys_current_one(on_standby, outcomes):
@@ -368,6 +371,54 @@ def test_a_killed_standby_costs_no_error_and_the_probe_says_degraded(
     IssueFactory()
     assert tenant_cache.read(ENTRY).value == {"issues": issue_count(), "db": "replica"}
     assert readiness()[1]["status"] == "ok"
+
+
+@contextmanager
+def standby_hung(pair: Any) -> Iterator[None]:
+    """Every process of the standby stopped (SIGSTOP): its sockets still accept and ack,
+    nothing answers. Continued after the block, or after 10 s (so that a regression fails
+    the test's bound instead of hanging the suite)."""
+    pids = pair.standby.leftover_pids()
+    assert pids
+
+    def resume() -> None:
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    rescue = threading.Timer(10.0, resume)
+    rescue.start()
+    try:
+        yield
+    finally:
+        rescue.cancel()
+        resume()
+
+
+@pytest.mark.parametrize("connection", ["open", "new"])
+def test_a_hung_standby_costs_a_bounded_wait_then_the_primary_answers(
+    on_standby, settings, outcomes, connection
+):
+    settings.CACHE_REPLICA_TIMEOUT = 0.5
+    assert on_the_standby(Issue.objects.count) == issue_count()  # its connection is open
+    if connection == "new":
+        connections["replica"].close()  # bounded by connect_timeout (1 s) instead
+    IssueFactory()
+    with standby_hung(on_standby):
+        started = time.monotonic()
+        result = tenant_cache.read(ENTRY)
+        took = time.monotonic() - started
+        status, body = readiness()  # the breaker is open: the probe does not wait either
+        IssueFactory()
+        listed = tenant_cache.read(ENTRY)
+
+    assert result.value == {"issues": issue_count() - 1, "db": "default"}
+    assert outcomes[0] == "primary_down"
+    assert took < 1.5 + 1.0  # the bound (0.5 s or connect_timeout) plus a loaded machine
+    assert (status, body["status"]) == (200, "degraded")
+    assert listed.value == {"issues": issue_count(), "db": "default"}
 
 
 def test_a_standby_too_far_behind_is_skipped_after_a_few_timeouts(on_standby, settings, outcomes):
