@@ -416,6 +416,19 @@ MUTANTS = [
         pair=True,
     ),
     Mutant(
+        "hung_standby_waited_for",
+        "tenant_cache/replica.py",
+        "    timer.daemon = True\n    timer.start()\n",
+        "    timer.daemon = True\n",
+        (
+            REPLICA_SETUP,
+            "tests/cache/test_replica.py::"
+            "test_a_hung_standby_costs_a_bounded_wait_then_the_primary_answers",
+        ),
+        "a hung standby costs at most CACHE_REPLICA_TIMEOUT, then the primary answers",
+        pair=True,
+    ),
+    Mutant(
         "wal_position_of_another_master_trusted",
         "tenant_cache/scripts.py",
         "  if origin ~= epoch() then return nil end\n  return lsn",
