@@ -322,6 +322,13 @@ class BoundPoller(Poller):
         self.late = 0
         self.unknown = 0
         self.worst_s = 0.0
+        self.pending: list[tuple[int, int]] = []
+
+    def finish(self) -> None:
+        """After the writer stopped: figures no write produced (a poll may show a write
+        before its response reaches the writer, which records it only then)."""
+        with self.timeline.lock:
+            self.unknown = sum(1 for state in self.pending if state not in self.timeline.states)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -338,8 +345,8 @@ class BoundPoller(Poller):
         with self.timeline.lock:
             index = self.timeline.states.get(state)
             committed = list(self.timeline.committed)
-        if index is None:
-            self.unknown += 1
+        if index is None:  # a write in flight (its response not back yet), or a wrong figure
+            self.pending.append(state)
             return
         if index + 1 < len(committed):  # a newer write existed when the poll began
             missed = committed[index + 1]
@@ -480,6 +487,7 @@ def replica_run(
         time.sleep(bound + 0.5)  # every write is past the bound: the poller must show it
         poller.stop.set()
         poller.join(30)
+        poller.finish()
         elapsed = time.monotonic() - started
         time.sleep(1.1)  # PostgreSQL flushes a backend's statistics at most once a second
         work = {role: _delta(work_before[role], _work(cluster, db)) for role, cluster in clusters}
