@@ -416,6 +416,17 @@ MUTANTS = [
         pair=True,
     ),
     Mutant(
+        "epoch_without_replication_id",
+        "tenant_cache/scripts.py",
+        "server_epoch = string.sub(run_id, 1, 20) .. string.sub(replid, 1, 20)",
+        "server_epoch = string.sub(run_id, 1, 20) .. string.sub(run_id, 21, 40)",
+        (
+            "tests/cache/test_failover.py::"
+            "test_an_old_master_promoted_again_does_not_take_its_former_values_for_its_own",
+        ),
+        "a master promoted again (same run_id) does not take its former values for its own",
+    ),
+    Mutant(
         "hung_standby_waited_for",
         "tenant_cache/replica.py",
         "    timer.daemon = True\n    timer.start()\n",

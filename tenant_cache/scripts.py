@@ -7,11 +7,13 @@ A value key is a hash: `v` the packed JSON, `g` the entry generation it was comp
 `s` (only on a stale value) when it stopped being current, in ms of Redis's clock (TIME,
 so every app server measures staleness on the same clock), `p` its parameters as JSON
 (for refresh-ahead), `r` when it was last read (ms, updated at most every 5 s), `o` the
-run_id of the Redis server that stored it (its epoch).
+epoch of the Redis server that stored it (its run_id and replication id: `epoch()` below;
+"run_id" below means this identity).
 A value is only ever valid on the server that stored it: READ and MISS treat a value whose
 `o` is not their own server's run_id as absent (MISS deletes it). Replication copies a
-value with its master's run_id, so after a failover (Sentinel, a Cluster replica promoted)
-or a restart (a new process, even with RDB or AOF) every earlier value misses once: an
+value with its master's run_id, so after a failover (Sentinel, a Cluster replica promoted,
+an old master promoted again) or a restart (a new process, even with RDB or AOF) every
+earlier value misses once: an
 invalidation the old master acknowledged but never replicated cannot leave a value behind.
 For the same reason MISS returns the run_id it saw (its reply's last element) and STORE
 stores nothing on another server: a reader that fetched before such an invalidation
@@ -29,14 +31,21 @@ Both are recorded as '<lsn>:<run_id>': a position another master recorded counts
 so the first recomputation after a failover needs the primary's current position.
 """
 
-# This server's run_id (the epoch of the values it stores), read at most once per call.
+# This server's identity as a master (the epoch of the values it stores), read at most
+# once per call: its run_id (new on every start) and its replication id (new on every
+# promotion, REPLICAOF NO ONE included), 20 hex digits of each. The replication id is what
+# tells a re-promoted master from the one it was: a master that failed over, came back as
+# a replica (its data replaced by the new master's, values it had stored included) and is
+# promoted again keeps its run_id, and would otherwise take those values for its own.
 _EPOCH = """
-local server_run_id = nil
+local server_epoch = nil
 local function epoch()
-  if not server_run_id then
-    server_run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+  if not server_epoch then
+    local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+    local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+    server_epoch = string.sub(run_id, 1, 20) .. string.sub(replid, 1, 20)
   end
-  return server_run_id
+  return server_epoch
 end
 -- A recorded WAL position, '<lsn>:<run_id>': its lsn if this server recorded it, else nil
 -- (a record another master wrote may lack an invalidation that master acknowledged).

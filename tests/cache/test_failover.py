@@ -32,7 +32,7 @@ from tenant_cache.keys import meta_key, value_key
 from tenant_cache.reads import _compute_and_store, _Lease, _Slot
 from tests.support.processes import LOOPBACK, free_port, spawn, stop
 from tests.support.processes import wait_until as _wait_until
-from tests.support.redis_server import PrivateRedis
+from tests.support.redis_server import PrivateRedis, server_epoch
 from tests.support.required import require_binary
 
 KEY = "cache:{acme}:dashboard:probe"
@@ -41,7 +41,8 @@ STATS = "cache:{acme}:_meta:stats"
 
 
 def run_id(client: redis.Redis) -> bytes:
-    return str(client.info("server")["run_id"]).encode()
+    """The server's epoch (its run_id and replication id) as the scripts record it."""
+    return server_epoch(client)
 
 
 def wait_until(predicate: Callable[[], Any], message: str, seconds: float = 30.0) -> None:
@@ -353,3 +354,49 @@ def test_after_a_restart_with_persistence_every_value_misses_once(
     assert [r.value for r in after] == [{"v": "new"}] * len(after)
     assert after[-1].status == MISS
     assert get_or_set(entry, None, lambda: {"v": "newer"}).status == HIT
+
+
+def _replicate(replica: redis.Redis, master: PrivateRedis) -> None:
+    replica.execute_command("REPLICAOF", LOOPBACK, str(master.port))
+    wait_until(
+        lambda: (
+            replica.info("replication").get("master_link_status") == "up"
+            and replica.info("replication")["master_repl_offset"]
+            == master.client().info("replication")["master_repl_offset"]
+        ),
+        "the replica did not catch up with its master",
+    )
+
+
+def test_an_old_master_promoted_again_does_not_take_its_former_values_for_its_own(
+    private_redis, tmp_path, acme_context, entry
+):
+    """Master A stores a value; B replicates it. B is promoted (REPLICAOF NO ONE, as
+    Sentinel does) while A, cut off, still acknowledges an invalidation; then A, not
+    restarted, becomes B's replica: its data is replaced by B's, the value A stored before
+    the invalidation included. Promoted again, A has the same run_id as when it stored that
+    value; only its replication id is new. The value must not be served."""
+    a = private_redis
+    b = PrivateRedis(tmp_path / "b").start()
+    try:
+        database = {"open": 1}
+        assert get_or_set(entry, None, lambda: dict(database)).status == MISS
+        a_before = a.client().info("server")["run_id"]
+        _replicate(b.client(), a)
+        assert b.client().hget(KEY, "v") is not None
+        b.client().execute_command("REPLICAOF", "NO", "ONE")  # B is the master now
+        database["open"] = 2
+        assert invalidate_entries("acme", [entry]) == 1  # acknowledged by A alone
+        assert a.client().hget(KEY, "v") is None
+        _replicate(a.client(), b)  # A follows B: B's data, the old value included
+        assert a.client().hget(KEY, "v") is not None
+        a.client().execute_command("REPLICAOF", "NO", "ONE")  # A is the master again
+        assert a.client().info("server")["run_id"] == a_before  # the same process
+
+        after = read_until_cached(entry, lambda: dict(database))
+
+        assert [r.value for r in after] == [{"open": 2}] * len(after)
+        assert after[-1].status == MISS
+        assert a.client().hget(KEY, "o") == run_id(a.client())
+    finally:
+        b.stop()

@@ -34,6 +34,7 @@ from tenant_cache.reads import UNKNOWN_LSN, own_write_lsn
 from tenant_cache.refresh import run_due
 from tenants.models import Tenant
 from tenants.services import tenant_setup
+from tests.support.redis_server import server_epoch
 
 SLUG = "lagged"
 PASSWORD = "lagged-pass-123"  # test-only
@@ -250,7 +251,7 @@ def recorded_lsn(key: str, field: str | None = None) -> int:
     client = get_redis_connection("default")
     raw = client.hget(key, field) if field else client.get(key)
     lsn, origin = raw.decode().split(":")
-    assert origin == client.info("server")["run_id"]
+    assert origin == server_epoch(client).decode()
     return int(lsn)
 
 

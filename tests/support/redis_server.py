@@ -100,3 +100,10 @@ class PrivateRedis:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def server_epoch(client: redis.Redis) -> bytes:
+    """A Redis server's epoch as tenant_cache's scripts record it (a value's `o`, a WAL
+    position's tag): 20 hex digits of its run_id, then 20 of its replication id."""
+    server, replication = client.info("server"), client.info("replication")
+    return (str(server["run_id"])[:20] + str(replication["master_replid"])[:20]).encode()
