@@ -33,16 +33,15 @@ each cluster. Rows read, PostgreSQL CPU by cluster and the servers' replica outc
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import statistics
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.common import (
     LOGS,
+    LOOPBACK,
     PORT_FAULT,
     PORT_MAIN,
     PORT_PEER,
@@ -63,13 +62,16 @@ from bench.storm import (
     Poller,
     Timeline,
     Writer,
+    _children,
     _cpu_of,
+    _dashboard_mix_script,
     _machine_busy,
     _state,
     storm_users,
 )
 from scripts.ensure_services import pg_params
 from scripts.pg_pair import Cluster, Pair, ensure_pair
+from tests.support.live import replica_outcomes
 
 PAIR_NAME = "pg-bench"  # .data/pg-bench: never the suite's .data/pg
 LAGS_MS = (0, 500)
@@ -301,16 +303,6 @@ def _delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {k: round(after[k] - before[k], 3) for k in after}
 
 
-def _outcomes(port: int) -> dict[str, int]:
-    reply = http_get(port, "/metrics", "localhost")
-    counts: dict[str, int] = {}
-    for line in reply.body.decode().splitlines():
-        if line.startswith("firelater_replica_reads_total{"):
-            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
-            counts[outcome] = counts.get(outcome, 0) + int(float(line.rsplit(" ", 1)[1]))
-    return counts
-
-
 class BoundPoller(Poller):
     """The storm's poller, which also counts the polls that break the staleness bound: a
     poll lacking a write whose response came more than `bound` seconds before the poll
@@ -358,20 +350,6 @@ class BoundPoller(Poller):
 
 
 # --- One run ----------------------------------------------------------------------------------
-
-
-def _mix_script() -> Path:
-    paths = [path for _, path, _ in dashboard_endpoints()] + list(LIST_PATHS)
-    lua = (
-        "local paths = {"
-        + ", ".join(json.dumps(p) for p in paths)
-        + "}\nlocal i = 0\nrequest = function()\n  i = i + 1\n"
-        "  return wrk.format(nil, paths[(i % #paths) + 1])\nend\n"
-    )
-    WRK_REPLICA_MIX.parent.mkdir(parents=True, exist_ok=True)
-    if not WRK_REPLICA_MIX.exists() or WRK_REPLICA_MIX.read_text() != lua:
-        WRK_REPLICA_MIX.write_text(lua)
-    return WRK_REPLICA_MIX
 
 
 def _comparable(reply: Any) -> Any:
@@ -480,7 +458,7 @@ def replica_run(
             acme.token,
             connections=CONNECTIONS,
             seconds=seconds,
-            script=_mix_script(),
+            script=_dashboard_mix_script(WRK_REPLICA_MIX, LIST_PATHS),
         )
         writer.stop.set()
         writer.join(30)
@@ -494,7 +472,10 @@ def replica_run(
         gunicorn_cpu = sum(_cpu_of(pid) for pid in workers) - gunicorn_before
         machine_cpu = _machine_busy() - machine_before
         differences = _settled_differences(ctx, server.port, truth, truth_redis)
-        outcomes = {"readers": _outcomes(server.port), "writers": _outcomes(other.port)}
+        outcomes = {
+            name: dict(replica_outcomes(f"http://{LOOPBACK}:{port}"))
+            for name, port in (("readers", server.port), ("writers", other.port))
+        }
     writes = len(timeline.committed) - 1
     stale = writer.own_misses + poller.late + poller.unknown + len(differences)
     result = {
@@ -546,8 +527,6 @@ def replica_run(
 
 
 def _worker_pids(server: Server) -> list[int]:
-    from bench.storm import _children
-
     return _children(server.proc.pid) if server.proc else []
 
 

@@ -312,8 +312,9 @@ def _computed_ms(log: str, slug: str) -> dict[str, float]:
     return {k: round(v, 1) for k, v in spent.items()}
 
 
-def _dashboard_mix_script() -> Path:
-    paths = [path for _, path, _ in dashboard_endpoints()]
+def _dashboard_mix_script(file: Path = WRK_DASHBOARD, extra: tuple[str, ...] = ()) -> Path:
+    """wrk's Lua: every dashboard endpoint (and `extra` paths) in turn, written to `file`."""
+    paths = [path for _, path, _ in dashboard_endpoints()] + list(extra)
     lua = (
         "local paths = {"
         + ", ".join(json.dumps(p) for p in paths)
@@ -326,8 +327,8 @@ def _dashboard_mix_script() -> Path:
             "end\n"
         )
     )
-    WRK_DASHBOARD.parent.mkdir(parents=True, exist_ok=True)
-    return _write_if_changed(WRK_DASHBOARD, lua)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return _write_if_changed(file, lua)
 
 
 def _write_if_changed(path: Path, text: str) -> Path:

@@ -55,6 +55,16 @@ local function own_lsn(recorded)
   if origin ~= epoch() then return nil end
   return lsn
 end
+-- Record `lsn` in `key` (or its hash `field`) unless this server already recorded one as
+-- high: the highest position of the entry's (or writer's) invalidations, tagged.
+local function raise_lsn(key, field, lsn)
+  local old
+  if field then old = redis.call('HGET', key, field) else old = redis.call('GET', key) end
+  local own = own_lsn(old)
+  if own and tonumber(own) >= tonumber(lsn) then return end
+  local record = lsn .. ':' .. epoch()
+  if field then redis.call('HSET', key, field, record) else redis.call('SET', key, record) end
+end
 """
 
 # Can the value in KEYS[1] (HMGET v g s r o -> h) be served to this reader? 1 fresh, 2 stale
@@ -206,18 +216,14 @@ local keep = tonumber(ARGV[1]) > 0
 local ryw_ttl = tonumber(ARGV[2])
 local lsn = ARGV[3]
 local affected = 0
-local function raise_to(key, field)
-  local old
-  if field then old = redis.call('HGET', key, field) else old = redis.call('GET', key) end
-  local own = own_lsn(old)
-  if own and tonumber(own) >= tonumber(lsn) then return end
-  local record = lsn .. ':' .. epoch()
-  if field then redis.call('HSET', key, field, record) else redis.call('SET', key, record) end
-end
 for i = 3, #KEYS, 3 do
   local gen = redis.call('INCR', KEYS[i])
   if ryw_ttl > 0 then redis.call('HSET', KEYS[2], ARGV[3 + i / 3], gen) end
-  if lsn == '-' then redis.call('DEL', KEYS[i + 2]) elseif lsn ~= '' then raise_to(KEYS[i + 2]) end
+  if lsn == '-' then
+    redis.call('DEL', KEYS[i + 2])
+  elseif lsn ~= '' then
+    raise_lsn(KEYS[i + 2], nil, lsn)
+  end
   local members = redis.call('SMEMBERS', KEYS[i + 1])
   if keep then
     for _, member in ipairs(members) do
@@ -237,7 +243,7 @@ for i = 3, #KEYS, 3 do
   end
 end
 if ryw_ttl > 0 then
-  if lsn ~= '' and lsn ~= '-' then raise_to(KEYS[2], '_lsn') end
+  if lsn ~= '' and lsn ~= '-' then raise_lsn(KEYS[2], '_lsn', lsn) end
   redis.call('PEXPIRE', KEYS[2], ryw_ttl)
 end
 return affected
@@ -286,10 +292,7 @@ for _, entry in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if ARGV[2] == '-' then
     redis.call('DEL', lsn_key)
   elseif ARGV[2] ~= '' then
-    local own = own_lsn(redis.call('GET', lsn_key))
-    if not own or tonumber(own) < tonumber(ARGV[2]) then
-      redis.call('SET', lsn_key, ARGV[2] .. ':' .. epoch())
-    end
+    raise_lsn(lsn_key, nil, ARGV[2])
   end
   local members = redis.call('SMEMBERS', idx)
   for j = 1, #members, 1000 do
